@@ -1,0 +1,61 @@
+# The front door: every target installs what it needs first, so each works on a fresh clone.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+CDK := node_modules/.bin/cdk
+ENV ?= dev
+
+# Node 20 is past end of life for jsii; the warning is noise for us, not an error.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: install synth diff deploy destroy demo test lint format clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+synth: install
+	$(CDK) synth --quiet -c env=$(ENV)
+
+diff: install
+	$(CDK) diff -c env=$(ENV)
+
+deploy: install
+	$(CDK) deploy --all -c env=$(ENV)
+
+destroy: install
+	$(CDK) destroy --all -c env=$(ENV)
+
+# cdk.out is rebuilt whenever the infrastructure, the ASL or the Lambda code changed.
+cdk.out/.synth-$(ENV): install app.py cdk.json $(shell find stacks statemachines lambdas -type f -not -path '*/__pycache__/*' 2>/dev/null)
+	$(CDK) synth --quiet -c env=$(ENV)
+	@touch $@
+
+demo: cdk.out/.synth-$(ENV)
+	$(BIN)/python -m localrun orders --summary
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf cdk.out .pytest_cache
