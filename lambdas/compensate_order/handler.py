@@ -1,0 +1,28 @@
+"""CompensateOrder: release the order's reservation, void its payment (once), record its terminal status."""
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from order_domain import services
+from order_domain.models import to_state
+from order_domain.observability import logger, metrics, tracer
+from order_domain.wiring import idempotency_store, inventory, now_iso, orders, payment_provider
+
+provider = payment_provider()
+stock = inventory()
+order_repository = orders()
+idempotency = IdempotencyConfig(event_key_jmespath="orderId")
+
+
+@idempotent_function(data_keyword_argument="state", persistence_store=idempotency_store(), config=idempotency)
+def compensate(state: dict) -> dict:
+    return to_state(services.compensate_order(state, provider, stock, order_repository, now_iso()))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: object) -> dict:
+    idempotency.register_lambda_context(context)
+    outcome = compensate(state=event)
+    metrics.add_metric(name=f"Orders{outcome['status'].title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    return outcome

@@ -1,0 +1,36 @@
+"""Intake: SQS consumer that starts one execution per order, named by the order id (partial batch failures)."""
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from botocore.exceptions import ClientError
+from order_domain.observability import logger, metrics, tracer
+from order_domain.rules import execution_name, order_key
+from order_domain.wiring import required_env
+
+STATE_MACHINE_ARN = required_env("STATE_MACHINE_ARN")
+processor = BatchProcessor(event_type=EventType.SQS)
+sfn = boto3.client("stepfunctions")
+
+
+@tracer.capture_method
+def start_order(record: SQSRecord) -> None:
+    order_id = order_key(record.body)  # MalformedOrderMessage -> batch item failure -> DLQ after redrives
+    name = execution_name(order_id)
+    try:
+        sfn.start_execution(stateMachineArn=STATE_MACHINE_ARN, name=name, input=record.body)
+        metrics.add_metric(name="OrdersStarted", unit=MetricUnit.Count, value=1)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ExecutionAlreadyExists":
+            raise
+        # The order was started before: a duplicate is acknowledged, never started or charged twice.
+        logger.info("duplicate order ignored", extra={"orderId": order_id, "execution": name})
+        metrics.add_metric(name="DuplicateOrders", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context: object) -> dict:
+    return process_partial_response(event=event, record_handler=start_order, processor=processor, context=context)

@@ -1,0 +1,50 @@
+"""Builds the AWS adapters from the function's environment (read once, at cold start)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+
+from .adapters.dynamodb import DynamoDBInventory, DynamoDBOrders, DynamoDBPaymentLedger
+from .payments import SimulatedPaymentProvider
+
+PAYMENT_PROVIDERS = ("simulated",)
+
+
+def required_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"environment variable {name} is not set")
+    return value
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def table(env_name: str) -> Any:
+    return boto3.resource("dynamodb").Table(required_env(env_name))
+
+
+def orders() -> DynamoDBOrders:
+    return DynamoDBOrders(table("ORDERS_TABLE_NAME"))
+
+
+def inventory() -> DynamoDBInventory:
+    return DynamoDBInventory(table("INVENTORY_TABLE_NAME"), table("ORDERS_TABLE_NAME"))
+
+
+def payment_provider() -> SimulatedPaymentProvider:
+    provider = required_env("PAYMENT_PROVIDER")
+    if provider not in PAYMENT_PROVIDERS:
+        raise RuntimeError(f"PAYMENT_PROVIDER must be one of {PAYMENT_PROVIDERS}, got {provider!r}")
+    return SimulatedPaymentProvider(DynamoDBPaymentLedger(table("PAYMENTS_TABLE_NAME")), clock=now_iso)
+
+
+def idempotency_store() -> Any:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    return DynamoDBPersistenceLayer(table_name=required_env("IDEMPOTENCY_TABLE_NAME"))
