@@ -1,0 +1,69 @@
+"""Command line: `python -m localrun orders ...` (see README, "Run it locally")."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .orders import APPROVAL_MODES, SAMPLES, InputError, read_inventory, read_orders, run_orders
+from .template import TemplateError
+
+
+def _orders(args: argparse.Namespace) -> int:
+    lines = read_orders(args.orders)
+    inventory = read_inventory(args.inventory)
+    run = run_orders(
+        lines,
+        inventory,
+        assembly=args.assembly,
+        stack=args.stack,
+        approvals=args.approvals,
+        concurrency=args.concurrency,
+    )
+    text = "".join(json.dumps(result) + "\n" for result in run.results)
+    if args.out:
+        args.out.write_text(text)
+    elif not args.summary:
+        sys.stdout.write(text)
+    if args.state_out:
+        args.state_out.write_text(json.dumps(run.state, indent=2) + "\n")
+    if args.summary:
+        print(run.summary())
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m localrun", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    orders = commands.add_parser("orders", help="run order messages through the synthesized state machine")
+    orders.add_argument("--orders", type=Path, default=SAMPLES / "orders.jsonl", help="one intake message per line")
+    orders.add_argument(
+        "--inventory", type=Path, default=SAMPLES / "inventory.json", help="stock per SKU and warehouse"
+    )
+    orders.add_argument(
+        "--approvals",
+        choices=APPROVAL_MODES,
+        default=None,
+        help="how the local approver answers high-value orders (default: each sample's localApproval hint, else approve)",
+    )
+    orders.add_argument("--concurrency", type=int, default=1, help="executions in flight at once")
+    orders.add_argument("--out", type=Path, help="RESULTS.jsonl (default: stdout)")
+    orders.add_argument("--state-out", type=Path, help="STATE.json: the emulated tables, payments, notifications, DLQ")
+    orders.add_argument("--summary", action="store_true", help="print a readable summary instead of JSON lines")
+    orders.add_argument("--assembly", type=Path, default=Path("cdk.out"), help="cloud assembly from `make synth`")
+    orders.add_argument("--stack", help="stack name, when the assembly holds several order stacks")
+    orders.set_defaults(handler=_orders)
+    args = parser.parse_args(argv)
+    if getattr(args, "concurrency", 1) < 1:
+        parser.error("--concurrency must be at least 1")
+    try:
+        return args.handler(args)
+    except (InputError, TemplateError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,355 @@
+"""An in-process AWS for one synthesized stack: moto with Step Functions execution on, the stack's tables,
+queues, topics, functions and state machine created from its template, and three emulator-side fixes:
+
+* Lambda invokes are dispatched to the real handlers in `lambdas/`, in-process (no Docker);
+* retry waits of the ASL interpreter are recorded per execution instead of slept;
+* every DynamoDB request runs under one lock, giving the per-item atomicity (and transactions'
+  all-or-nothing) the real service has; moto alone can interleave a condition check and its write.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+from unittest import mock
+
+import boto3
+
+from .template import ACCOUNT, REGION, Template, TemplateError, substitute_definition
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_CODE = ROOT / "lambdas"
+# Local-only settings: quiet structured logs, no X-Ray daemon, no EMF metrics on stdout.
+LOCAL_ENV = {
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+    "POWERTOOLS_DEV": "false",
+}
+MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+
+@dataclass
+class LocalContext:
+    """The parts of the Lambda context object the handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
+
+
+@dataclass
+class Function:
+    name: str
+    handler: str
+    environment: dict[str, str]
+    memory_mb: int
+    timeout_seconds: int
+    entry: Any = None
+
+
+@dataclass
+class Invocation:
+    function: str
+    seconds: float
+    error: str | None
+
+
+class Emulator:
+    """Context manager: `with Emulator(template) as aws: aws.client("sqs")...`."""
+
+    def __init__(self, template: Template, env_overrides: dict[str, str] | None = None):
+        self.template = template
+        self.env_overrides = env_overrides or {}
+        self.functions: dict[str, Function] = {}
+        self.invocations: list[Invocation] = []
+        self.retry_waits: dict[str, list[tuple[str, float]]] = defaultdict(list)
+        self._dynamodb_lock = threading.RLock()
+        self._retry_context = threading.local()
+        self._patches: list[Any] = []
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+        template.on_demand = self._create
+
+    # ---- lifecycle ------------------------------------------------------------------------------------
+
+    def __enter__(self) -> Emulator:
+        from moto import mock_aws
+
+        self._set_env(LOCAL_ENV)
+        self._mock = mock_aws(config=MOTO_CONFIG)
+        self._mock.start()
+        self._install_patches()
+        try:
+            for logical_id, resource in self.template.resources.items():
+                if resource.get("Type") in self._CREATORS:
+                    self.template._ensure(logical_id)
+            self._load_handlers()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for patcher in reversed(self._patches):
+            patcher.stop()
+        self._patches.clear()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION)
+
+    def resource(self, service: str) -> Any:
+        return boto3.resource(service, region_name=REGION)
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    # ---- patches --------------------------------------------------------------------------------------
+
+    def _install_patches(self) -> None:
+        from moto.awslambda_simple.models import LambdaSimpleBackend
+        from moto.dynamodb.responses import DynamoHandler
+        from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+
+        emulator = self
+        original_call_action = DynamoHandler.call_action
+        original_retrier_body = retrier_decl.RetrierDecl._eval_body
+
+        def invoke(backend: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any):
+            payload, error = emulator.invoke(function_name.split(":")[-1], body)
+            if error:
+                response_headers["x-amz-function-error"] = "Unhandled"
+            response_headers["Content-Length"] = str(len(payload))
+            return payload
+
+        def locked_call_action(handler: Any) -> Any:
+            with emulator._dynamodb_lock:
+                return original_call_action(handler)
+
+        def retrier_body(retrier: Any, env: Any) -> None:
+            data = env.states.context_object.context_object_data
+            emulator._retry_context.current = (data["Execution"]["Id"], data.get("State", {}).get("Name", "?"))
+            try:
+                original_retrier_body(retrier, env)
+            finally:
+                emulator._retry_context.current = None
+
+        class RecordedTime:
+            @staticmethod
+            def sleep(seconds: float) -> None:
+                execution, state = getattr(emulator._retry_context, "current", None) or ("?", "?")
+                emulator.retry_waits[execution].append((state, seconds))
+
+        for patcher in (
+            mock.patch.object(LambdaSimpleBackend, "invoke", invoke),
+            mock.patch.object(DynamoHandler, "call_action", locked_call_action),
+            mock.patch.object(retrier_decl.RetrierDecl, "_eval_body", retrier_body),
+            mock.patch.object(retrier_decl, "time", RecordedTime),
+        ):
+            patcher.start()
+            self._patches.append(patcher)
+
+    # ---- Lambda runtime -------------------------------------------------------------------------------
+
+    def _load_handlers(self) -> None:
+        """Imports every handler fresh, with its own environment applied while its module initializes
+        (cold start), then leaves the process with the variables all functions agree on."""
+        stale = [m for m in sys.modules if m.split(".")[0] == "order_domain" or m.endswith(".handler")]
+        for module in stale:
+            del sys.modules[module]
+        if str(LAMBDA_CODE) not in sys.path:
+            sys.path.insert(0, str(LAMBDA_CODE))
+        shared: dict[str, str] = {}
+        conflicting: set[str] = set()
+        for function in self.functions.values():
+            for key, value in function.environment.items():
+                if shared.setdefault(key, value) != value:
+                    conflicting.add(key)
+        for function in self.functions.values():
+            module_name, attribute = function.handler.rsplit(".", 1)
+            if not (LAMBDA_CODE / module_name.split(".")[0]).is_dir():
+                continue  # a CDK-provided helper function (custom resource), not part of the workflow
+            previous = {k: os.environ.get(k) for k in function.environment}
+            os.environ.update(function.environment)
+            try:
+                function.entry = getattr(importlib.import_module(module_name), attribute)
+            finally:
+                for key, value in previous.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
+        self._set_env({k: v for k, v in shared.items() if k not in conflicting})
+
+    def invoke(self, function_name: str, body: Any) -> tuple[bytes, bool]:
+        """Runs one invocation the way the Lambda service would: JSON in, JSON out, errors as payload."""
+        function = self.functions[function_name]
+        if function.entry is None:
+            raise TemplateError(f"{function_name} ({function.handler}) has no code under {LAMBDA_CODE}")
+        event = json.loads(body) if body else {}
+        context = LocalContext(function.name, function.memory_mb, function.timeout_seconds)
+        started = time.perf_counter()
+        try:
+            result = function.entry(event, context)
+            payload, error = json.dumps(result).encode("utf-8"), None
+        except Exception as exc:  # the Lambda runtime reports any exception as a function error
+            error = type(exc).__name__
+            payload = json.dumps(
+                {
+                    "errorMessage": str(exc),
+                    "errorType": error,
+                    "stackTrace": traceback.format_exception(exc)[-3:],
+                }
+            ).encode("utf-8")
+        self.invocations.append(Invocation(function_name, time.perf_counter() - started, error))
+        return payload, error is not None
+
+    # ---- resources from the template -----------------------------------------------------------------
+
+    def _create(self, logical_id: str) -> None:
+        resource = self.template.resources[logical_id]
+        creator = self._CREATORS.get(resource.get("Type"))
+        if creator is None:
+            raise TemplateError(f"{logical_id}: the emulator does not create {resource.get('Type')}")
+        creator(self, logical_id, resource.get("Properties", {}))
+
+    def _table(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("TableName") or logical_id
+        self.client("dynamodb").create_table(
+            TableName=name,
+            KeySchema=props["KeySchema"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.template.refs[logical_id] = name
+        self.template.attributes[(logical_id, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+
+    def _queue(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("QueueName") or logical_id
+        attributes = {}
+        if "VisibilityTimeout" in props:
+            attributes["VisibilityTimeout"] = str(props["VisibilityTimeout"])
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(self.template.resolve(props["RedrivePolicy"]))
+        url = self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        self.template.refs[logical_id] = url
+        self.template.attributes[(logical_id, "Arn")] = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+        self.template.attributes[(logical_id, "QueueName")] = name
+        self.template.attributes[(logical_id, "QueueUrl")] = url
+
+    def _topic(self, logical_id: str, props: dict[str, Any]) -> None:
+        arn = self.client("sns").create_topic(Name=props.get("TopicName") or logical_id)["TopicArn"]
+        self.template.refs[logical_id] = arn
+        self.template.attributes[(logical_id, "TopicArn")] = arn
+        self.template.attributes[(logical_id, "TopicName")] = arn.rsplit(":", 1)[1]
+
+    def _role(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("RoleName") or logical_id
+        arn = self.client("iam").create_role(RoleName=name, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        self.template.refs[logical_id] = name
+        self.template.attributes[(logical_id, "Arn")] = arn
+
+    def _function(self, logical_id: str, props: dict[str, Any]) -> None:
+        name = props.get("FunctionName") or logical_id
+        environment = {
+            key: str(value)
+            for key, value in self.template.resolve(props.get("Environment", {}).get("Variables", {})).items()
+        }
+        for key in environment.keys() & self.env_overrides.keys():
+            environment[key] = self.env_overrides[key]
+        code = io.BytesIO()
+        with zipfile.ZipFile(code, "w") as archive:
+            archive.writestr("README", "code runs in-process from lambdas/")
+        arn = self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime=props.get("Runtime", "python3.11"),
+            Role=self.template.resolve(props["Role"]),
+            Handler=props["Handler"],
+            Code={"ZipFile": code.getvalue()},
+        )["FunctionArn"]
+        self.functions[name] = Function(
+            name=name,
+            handler=props["Handler"],
+            environment=environment,
+            memory_mb=int(props.get("MemorySize", 128)),
+            timeout_seconds=int(props.get("Timeout", 3)),
+        )
+        self.template.refs[logical_id] = name
+        self.template.attributes[(logical_id, "Arn")] = arn
+
+    def _state_machine(self, logical_id: str, props: dict[str, Any]) -> None:
+        definition = self.template.resolve(props["DefinitionString"])
+        substitutions = self.template.resolve(props.get("DefinitionSubstitutions", {}))
+        arn = self.client("stepfunctions").create_state_machine(
+            name=props.get("StateMachineName") or logical_id,
+            definition=substitute_definition(definition, substitutions),
+            roleArn=self.template.resolve(props["RoleArn"]),
+            type=props.get("StateMachineType", "STANDARD"),
+        )["stateMachineArn"]
+        self.template.refs[logical_id] = arn
+        self.template.attributes[(logical_id, "Arn")] = arn
+        self.template.attributes[(logical_id, "Name")] = arn.rsplit(":", 1)[1]
+
+    def _rest_api(self, logical_id: str, props: dict[str, Any]) -> None:
+        self.template.refs[logical_id] = f"local{logical_id.lower()[:6]}"
+        self.template.attributes[(logical_id, "RootResourceId")] = "root"
+
+    def _stage(self, logical_id: str, props: dict[str, Any]) -> None:
+        self.template.refs[logical_id] = props.get("StageName", logical_id)
+
+    _CREATORS: ClassVar[dict[str, Any]] = {
+        "AWS::DynamoDB::Table": _table,
+        "AWS::SQS::Queue": _queue,
+        "AWS::SNS::Topic": _topic,
+        "AWS::IAM::Role": _role,
+        "AWS::Lambda::Function": _function,
+        "AWS::StepFunctions::StateMachine": _state_machine,
+        "AWS::ApiGateway::RestApi": _rest_api,
+        "AWS::ApiGateway::Stage": _stage,
+    }

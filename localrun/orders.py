@@ -1,0 +1,480 @@
+"""`python -m localrun orders`: run order messages through the synthesized order-processing stack.
+
+The runner plays the parts outside the stack: it sends each message to the intake queue, acts as the
+SQS event source of the intake function (batch, partial failures, redrive to the DLQ), answers approval
+requests through the approval API like a human approver, and reads the outcome from the tables."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .emulator import Emulator
+from .template import Template, TemplateError, find_template
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+APPROVAL_MODES = ("approve", "reject", "timeout")
+LOCAL_APPROVAL_TIMEOUT_SECONDS = "1"
+EXECUTION_DEADLINE_SECONDS = 120
+_APPROVAL_PATH = re.compile(r"/approvals/([^/]+)/(approve|reject)$")
+
+
+class InputError(Exception):
+    """A bad orders or inventory file; the message names the file and the problem."""
+
+
+def read_orders(path: Path) -> list[str]:
+    """One raw intake message body per line (blank lines are skipped, invalid ones are kept)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read orders: {exc}") from None
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        raise InputError(f"{path}: no orders (expected one JSON message per line)")
+    return lines
+
+
+def read_inventory(path: Path) -> dict[str, dict[str, int]]:
+    """`{"SKU-1": {"warehouse-1": 5, "warehouse-2": 3}, ...}` with non-negative integer stock."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"{path}: cannot read inventory: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: inventory must be a JSON object of SKU -> {{warehouse: units}}")
+    for sku, warehouses in data.items():
+        if not isinstance(warehouses, dict):
+            raise InputError(f"{path}: {sku} must map warehouse names to units")
+        for warehouse, units in warehouses.items():
+            if isinstance(units, bool) or not isinstance(units, int) or units < 0:
+                raise InputError(f"{path}: {sku}.{warehouse} must be a non-negative integer, got {units!r}")
+    return data
+
+
+def approval_decisions(lines: list[str], approvals: str | None) -> dict[str, str]:
+    """orderId -> approve / reject / timeout, for every keyable message."""
+    decisions = {}
+    for line in lines:
+        try:
+            message = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and isinstance(message.get("orderId"), str):
+            hint = message.get("localApproval")
+            decisions[message["orderId"]] = approvals or (hint if hint in APPROVAL_MODES else "approve")
+    return decisions
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB values as JSON: integral Decimals become ints, other Decimals keep their exact text."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else str(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def billed_transitions(events: list[dict[str, Any]]) -> int:
+    """State transitions as Step Functions bills them: every state entered, plus every retry attempt."""
+    entered = sum(1 for e in events if e["type"].endswith("StateEntered"))
+    task_entries = sum(1 for e in events if e["type"] == "TaskStateEntered")
+    attempts = sum(1 for e in events if e["type"] in ("LambdaFunctionScheduled", "TaskScheduled"))
+    return entered + max(0, attempts - task_entries)
+
+
+@dataclass
+class OrdersRun:
+    results: list[dict[str, Any]]
+    state: dict[str, Any]
+    invocations: Counter = field(default_factory=Counter)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        counts = Counter(r["status"] for r in self.results)
+        width = max((len(str(r["orderId"])) for r in self.results), default=8)
+        lines = [
+            f"{len(self.results)} messages in {self.seconds:.1f}s: "
+            + ", ".join(f"{status} {n}" for status, n in sorted(counts.items())),
+            "",
+        ]
+        for r in self.results:
+            reason = f"  {r['reason']}" if r["reason"] else ""
+            lines.append(
+                f"{r['line']:>4}  {r['orderId']!s:<{width}}  {r['status']:<17} {r['transitions']:>3} transitions{reason}"
+            )
+        return "\n".join(lines)
+
+
+class OrderStack:
+    """Finds the parts of the synthesized order-processing stack the runner talks to."""
+
+    def __init__(self, aws: Emulator):
+        template = aws.template
+        self.aws = aws
+        (machine_id,) = template.of_type("AWS::StepFunctions::StateMachine")
+        self.state_machine_arn = template.resolve({"Ref": machine_id})
+        self.state_machine_name = self.state_machine_arn.rsplit(":", 1)[1]
+        mappings = list(template.of_type("AWS::Lambda::EventSourceMapping").values())
+        if len(mappings) != 1:
+            raise TemplateError(f"expected one SQS event source mapping (the intake), found {len(mappings)}")
+        mapping = mappings[0]["Properties"]
+        self.intake_function = template.resolve(mapping["FunctionName"])
+        self.batch_size = int(mapping.get("BatchSize", 10))
+        self.intake_arn = intake_arn = template.resolve(mapping["EventSourceArn"])
+        queues = template.of_type("AWS::SQS::Queue")
+        (intake_id,) = [q for q in queues if template.resolve({"Fn::GetAtt": [q, "Arn"]}) == intake_arn]
+        self.intake_url = template.resolve({"Ref": intake_id})
+        redrive = template.resolve(queues[intake_id]["Properties"]["RedrivePolicy"])
+        (dlq_id,) = [
+            q for q in queues if template.resolve({"Fn::GetAtt": [q, "Arn"]}) == redrive["deadLetterTargetArn"]
+        ]
+        self.dlq_url = template.resolve({"Ref": dlq_id})
+        env = {k: v for f in aws.functions.values() for k, v in f.environment.items()}
+        self.orders_table = env["ORDERS_TABLE_NAME"]
+        self.inventory_table = env["INVENTORY_TABLE_NAME"]
+        self.payments_table = env["PAYMENTS_TABLE_NAME"]
+        self.approval_topic = env["APPROVAL_TOPIC_ARN"]
+        self.approval_api_url = env["APPROVAL_API_URL"]
+        substitutions = template.resolve(template.resources[machine_id]["Properties"]["DefinitionSubstitutions"])
+        self.customer_topic = substitutions["CustomerTopicArn"]
+        self.approval_function = self._api_function(template)
+
+    @staticmethod
+    def _api_function(template: Template) -> str:
+        for method in template.of_type("AWS::ApiGateway::Method").values():
+            props = method["Properties"]
+            if props.get("HttpMethod") == "POST" and props.get("Integration", {}).get("Type") == "AWS_PROXY":
+                uri = json.dumps(props["Integration"]["Uri"])
+                for logical_id in template.of_type("AWS::Lambda::Function"):
+                    if f'"{logical_id}"' in uri:
+                        return template.resolve({"Ref": logical_id})
+        raise TemplateError("no POST method of the approval API integrates a Lambda function")
+
+    def execution_arn(self, name: str) -> str:
+        return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+
+class OrdersRunner:
+    def __init__(self, aws: Emulator, decisions: dict[str, str], concurrency: int):
+        self.aws = aws
+        self.stack = OrderStack(aws)
+        self.decisions = decisions
+        self.concurrency = max(1, concurrency)
+        self.sqs = aws.client("sqs")
+        self.sfn = aws.client("stepfunctions")
+        self.lam = aws.client("lambda")
+        self.dynamodb = aws.client("dynamodb")
+        self.sns = aws.client("sns")
+        self._stop = threading.Event()
+        self.approver_errors: list[str] = []
+
+    # ---- setup ---------------------------------------------------------------------------------------
+
+    def seed_inventory(self, inventory: dict[str, dict[str, int]]) -> None:
+        table = self.aws_resource().Table(self.stack.inventory_table)
+        with table.batch_writer() as batch:
+            for sku, warehouses in inventory.items():
+                for warehouse, units in warehouses.items():
+                    batch.put_item(Item={"sku": sku, "warehouse": warehouse, "available": units})
+
+    def aws_resource(self) -> Any:
+        return self.aws.resource("dynamodb")
+
+    def subscribe(self, topic_arn: str, name: str) -> str:
+        url = self.sqs.create_queue(QueueName=name)["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self.sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn)
+        return url
+
+    # ---- the SQS event source of the intake function ------------------------------------------------
+
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": message.get("MessageAttributes", {}),
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.stack.intake_arn,
+            "awsRegion": self.sqs.meta.region_name,
+        }
+
+    def pump_intake(self) -> None:
+        """Polls the intake queue until it is empty, like Lambda's event source mapping: a batch goes to the
+        function, reported failures become visible again, SQS moves them to the DLQ past maxReceiveCount."""
+        while True:
+            messages = self.sqs.receive_message(
+                QueueUrl=self.stack.intake_url,
+                MaxNumberOfMessages=min(10, self.stack.batch_size),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            if not messages:
+                return
+            response = self.lam.invoke(
+                FunctionName=self.stack.intake_function,
+                Payload=json.dumps({"Records": [self._record(m) for m in messages]}),
+            )
+            result = json.loads(response["Payload"].read() or b"null")
+            if response.get("FunctionError"):
+                failed = {m["MessageId"] for m in messages}
+            else:
+                failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+            for message in messages:
+                if message["MessageId"] in failed:
+                    self.sqs.change_message_visibility(
+                        QueueUrl=self.stack.intake_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+                else:
+                    self.sqs.delete_message(QueueUrl=self.stack.intake_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def _queue_depth(self, url: str) -> int:
+        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+    # ---- the approver ---------------------------------------------------------------------------------
+
+    def approver(self, queue_url: str) -> None:
+        """Answers approval requests through the approval API (the function behind POST
+        /approvals/{token}/{decision}) as --approvals or the order's hint says; 'timeout' never answers."""
+        while not self._stop.is_set():
+            messages = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            for message in messages:
+                self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+                request = json.loads(json.loads(message["Body"])["Message"])
+                decision = self.decisions.get(request["orderId"], "approve")
+                if decision == "timeout":
+                    continue
+                url = request["approveUrl" if decision == "approve" else "rejectUrl"]
+                if not url.startswith(self.stack.approval_api_url):
+                    self.approver_errors.append(f"approval link {url} is not under the approval API")
+                match = _APPROVAL_PATH.search(url)
+                if not match:
+                    self.approver_errors.append(f"approval link {url} does not match /approvals/{{token}}/{{decision}}")
+                    continue
+                token, chosen = match.groups()
+                event = {
+                    "resource": "/approvals/{token}/{decision}",
+                    "path": f"/approvals/{token}/{chosen}",
+                    "httpMethod": "POST",
+                    "headers": {"content-type": "application/json"},
+                    "pathParameters": {"token": token, "decision": chosen},
+                    "queryStringParameters": None,
+                    "requestContext": {
+                        "resourcePath": "/approvals/{token}/{decision}",
+                        "httpMethod": "POST",
+                        "stage": "local",
+                        "requestId": message["MessageId"],
+                        "identity": {"userArn": "arn:aws:iam::123456789012:user/local-approver"},
+                    },
+                    "body": json.dumps({"comment": f"local run: {chosen}"}),
+                    "isBase64Encoded": False,
+                }
+                response = self.lam.invoke(FunctionName=self.stack.approval_function, Payload=json.dumps(event))
+                answer = json.loads(response["Payload"].read())
+                if response.get("FunctionError") or answer.get("statusCode") != 200:
+                    self.approver_errors.append(f"approval API answered {answer}")
+            if not messages:
+                time.sleep(0.005)
+
+    # ---- executions -----------------------------------------------------------------------------------
+
+    def _status(self, execution_arn: str) -> str | None:
+        try:
+            return self.sfn.describe_execution(executionArn=execution_arn)["status"]
+        except self.sfn.exceptions.ExecutionDoesNotExist:
+            return None
+
+    def _wait_below(self, running: set[str], limit: int, deadline: float) -> None:
+        """Blocks until fewer than `limit` executions run; past the deadline, stops the stragglers."""
+        while len(running) >= limit:
+            for arn in list(running):
+                if self._status(arn) != "RUNNING":
+                    running.discard(arn)
+            if len(running) < limit:
+                return
+            if time.monotonic() > deadline:
+                for arn in running:
+                    self.sfn.stop_execution(executionArn=arn, error="LocalDeadline", cause="local run deadline")
+                running.clear()
+                return
+            time.sleep(0.002)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        events: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
+        while True:
+            page = self.sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                return events
+            kwargs["nextToken"] = page["nextToken"]
+
+    def run(self, lines: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        from order_domain.errors import MalformedOrderMessage
+        from order_domain.rules import execution_name, order_key
+
+        approval_queue = self.subscribe(self.stack.approval_topic, "local-approvers")
+        approver = threading.Thread(target=self.approver, args=(approval_queue,), daemon=True)
+        approver.start()
+        owners: dict[str, int] = {}
+        lines_out: list[dict[str, Any]] = []
+        running: set[str] = set()
+        deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS + len(lines)
+        try:
+            for number, body in enumerate(lines, start=1):
+                self._wait_below(running, self.concurrency, deadline)
+                try:
+                    order_id: str | None = order_key(body)
+                except MalformedOrderMessage:
+                    order_id = None
+                arn = self.stack.execution_arn(execution_name(order_id)) if order_id else None
+                existed = arn is not None and self._status(arn) is not None
+                dead_before = self._queue_depth(self.stack.dlq_url)
+                self.sqs.send_message(QueueUrl=self.stack.intake_url, MessageBody=body)
+                self.pump_intake()
+                entry: dict[str, Any] = {"line": number, "orderId": order_id, "arn": None}
+                if self._queue_depth(self.stack.dlq_url) > dead_before:
+                    entry["status"] = "DEAD_LETTERED"
+                elif arn and not existed and self._status(arn) is not None:
+                    entry["arn"] = arn
+                    owners[arn] = number
+                    running.add(arn)
+                elif arn and existed:
+                    entry["status"] = "DUPLICATE"
+                    entry["reason"] = f"order {order_id} was already received (line {owners.get(arn, '?')})"
+                else:
+                    entry["status"] = "FAILED"
+                    entry["reason"] = "the intake neither started the order nor dead-lettered it"
+                lines_out.append(entry)
+            self._wait_below(running, 1, deadline)
+        finally:
+            self._stop.set()
+            approver.join(timeout=5)
+        return lines_out, self._executions(owners)
+
+    def _executions(self, owners: dict[str, int]) -> list[dict[str, Any]]:
+        executions = []
+        for arn, line in owners.items():
+            described = self.sfn.describe_execution(executionArn=arn)
+            executions.append(
+                {
+                    "line": line,
+                    "name": described["name"],
+                    "status": described["status"],
+                    "transitions": billed_transitions(self.history(arn)),
+                    "retryWaits": [{"state": s, "seconds": w} for s, w in self.aws.retry_waits.get(arn, [])],
+                }
+            )
+        return executions
+
+    # ---- results --------------------------------------------------------------------------------------
+
+    def _scan(self, table: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        resource_table = self.aws_resource().Table(table)
+        kwargs: dict[str, Any] = {"ConsistentRead": True}
+        while True:
+            page = resource_table.scan(**kwargs)
+            items.extend(_plain(i) for i in page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _drain(self, url: str) -> list[dict[str, Any]]:
+        bodies = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if not messages:
+                return bodies
+            for message in messages:
+                bodies.append(message["Body"])
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+    def collect(
+        self, entries: list[dict[str, Any]], executions: list[dict[str, Any]], customer_queue: str
+    ) -> OrdersRun:
+        orders = {o["orderId"]: o for o in self._scan(self.stack.orders_table)}
+        by_line = {e["line"]: e for e in executions}
+        results = []
+        for entry in entries:
+            result = {
+                "line": entry["line"],
+                "orderId": entry["orderId"],
+                "status": entry.get("status"),
+                "reason": entry.get("reason"),
+                "transitions": 0,
+            }
+            if entry["arn"]:
+                execution = by_line[entry["line"]]
+                order = orders.get(entry["orderId"], {})
+                result["status"] = order.get("status", "FAILED")
+                result["reason"] = order.get("reason")
+                result["transitions"] = execution["transitions"]
+                if execution["status"] != "SUCCEEDED" and result["status"] != "FAILED":
+                    result["reason"] = f"execution {execution['status']}; order left in {result['status']}"
+            results.append(result)
+        inventory: dict[str, dict[str, int]] = {}
+        for item in self._scan(self.stack.inventory_table):
+            inventory.setdefault(item["sku"], {})[item["warehouse"]] = item["available"]
+        notifications = [json.loads(json.loads(b)["Message"]) for b in self._drain(customer_queue)]
+        state = {
+            "orders": sorted(orders.values(), key=lambda o: o["orderId"]),
+            "inventory": {sku: dict(sorted(w.items())) for sku, w in sorted(inventory.items())},
+            "payments": sorted(
+                (
+                    {"orderId": p["orderId"], "status": p.get("status", "FAILED"), "amount": p.get("amount")}
+                    for p in self._scan(self.stack.payments_table)
+                    if "status" in p
+                ),
+                key=lambda p: p["orderId"],
+            ),
+            "notifications": sorted(notifications, key=lambda n: (n.get("orderId") or "", n.get("status") or "")),
+            "dlq": sorted(self._drain(self.stack.dlq_url)),
+            "executions": executions,
+        }
+        return OrdersRun(results=results, state=state)
+
+
+def run_orders(
+    lines: list[str],
+    inventory: dict[str, dict[str, int]],
+    *,
+    assembly: Path,
+    stack: str | None = None,
+    approvals: str | None = None,
+    concurrency: int = 1,
+) -> OrdersRun:
+    """Runs the messages through the synthesized stack found in `assembly` and returns results and state.
+    `approvals` answers every high-value order the same way; None follows each message's `localApproval`
+    hint (an extra field the product ignores), defaulting to approve."""
+    if approvals is not None and approvals not in APPROVAL_MODES:
+        raise InputError(f"--approvals must be one of {', '.join(APPROVAL_MODES)}")
+    decisions = approval_decisions(lines, approvals)
+    name, body = find_template(assembly, "AWS::StepFunctions::StateMachine", stack)
+    # A local approval timeout of one second instead of hours: only the emulated function's env changes.
+    overrides = {"APPROVAL_TIMEOUT_SECONDS": LOCAL_APPROVAL_TIMEOUT_SECONDS} if "timeout" in decisions.values() else {}
+    started = time.perf_counter()
+    with Emulator(Template(body=body, stack_name=name), env_overrides=overrides) as aws:
+        runner = OrdersRunner(aws, decisions, concurrency)
+        runner.seed_inventory(inventory)
+        customer_queue = runner.subscribe(runner.stack.customer_topic, "local-customer-notifications")
+        entries, executions = runner.run(lines)
+        run = runner.collect(entries, executions, customer_queue)
+        if runner.approver_errors:
+            raise RuntimeError("approver failed: " + "; ".join(runner.approver_errors))
+        run.invocations = Counter(i.function for i in aws.invocations)
+    run.seconds = time.perf_counter() - started
+    return run
