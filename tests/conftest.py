@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,3 +40,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
 @pytest.fixture(scope="session")
 def dev_assembly(synth: Callable[[str], Path]) -> Path:
     return synth("dev")
+
+
+# The Lambda code's shared package imports as `order_domain`, as it does in the Lambda runtime.
+sys.path.insert(0, str(ROOT / "lambdas"))

@@ -25,7 +25,7 @@ class SimulatedPaymentProvider:
 
     def authorize(self, order_id: str, amount: Decimal, currency: str, token: str) -> Authorization:
         existing = self._ledger.get(order_id)
-        if existing and existing["status"] in (PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED):
+        if existing and existing.get("status") in (PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED):
             return self._authorization(existing)
         attempts = self._ledger.count_attempt(order_id, amount, currency, self._clock())
         if token == ERROR or (token == FLAKY and attempts <= FLAKY_FAILURES):
@@ -40,9 +40,9 @@ class SimulatedPaymentProvider:
     def capture(self, order_id: str) -> Authorization:
         if not self._ledger.transition(order_id, PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED, self._clock()):
             current = self._ledger.get(order_id)
-            if not current or current["status"] != PaymentStatus.CAPTURED:
+            if not current or current.get("status") != PaymentStatus.CAPTURED:
                 raise PaymentStateError(
-                    f"cannot capture payment of {order_id} in status {current and current['status']}"
+                    f"cannot capture payment of {order_id} in status {(current or {}).get('status')}"
                 )
         return self._authorization(self._ledger.get(order_id))
 
@@ -53,7 +53,7 @@ class SimulatedPaymentProvider:
         if self._ledger.transition(order_id, PaymentStatus.CAPTURED, PaymentStatus.REFUNDED, now):
             return PaymentStatus.REFUNDED
         current = self._ledger.get(order_id)
-        return PaymentStatus(current["status"]) if current else None
+        return PaymentStatus(current["status"]) if current and current.get("status") else None
 
     @staticmethod
     def _authorization(record: dict) -> Authorization:

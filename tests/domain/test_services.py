@@ -1,0 +1,164 @@
+"""Use cases over in-memory ports: payments, reservations, approvals and compensation."""
+
+from decimal import Decimal
+
+import pytest
+from order_domain import services
+from order_domain.errors import (
+    InventoryContention,
+    OutOfStock,
+    PaymentDeclined,
+    PaymentProviderUnavailable,
+    PaymentStateError,
+)
+from order_domain.models import OrderLine, OrderStatus, PaymentStatus
+from order_domain.payments import SimulatedPaymentProvider
+from order_domain.rules import encode_task_token, parse_order
+
+from tests.fakes import FakeInventory, FakeLedger, FakeOrders, RecordingApprovals, RecordingCallbacks
+
+NOW = "2026-01-01T00:00:00.000+00:00"
+
+
+@pytest.fixture
+def ledger():
+    return FakeLedger()
+
+
+@pytest.fixture
+def provider(ledger):
+    return SimulatedPaymentProvider(ledger, clock=lambda: NOW)
+
+
+def authorize(provider, token, order_id="o-1"):
+    return provider.authorize(order_id, Decimal("10.00"), "USD", token)
+
+
+def test_visa_is_authorized_for_the_exact_amount(provider):
+    authorization = authorize(provider, "tok_visa")
+    assert authorization.status == PaymentStatus.AUTHORIZED
+    assert authorization.amount == Decimal("10.00")
+
+
+def test_decline_is_final_and_recorded(provider, ledger):
+    with pytest.raises(PaymentDeclined):
+        authorize(provider, "tok_decline")
+    assert ledger.items["o-1"]["status"] == PaymentStatus.DECLINED
+
+
+def test_flaky_fails_twice_then_approves(provider):
+    for _ in range(2):
+        with pytest.raises(PaymentProviderUnavailable):
+            authorize(provider, "tok_flaky")
+    assert authorize(provider, "tok_flaky").status == PaymentStatus.AUTHORIZED
+
+
+def test_error_token_always_fails_transiently(provider):
+    for _ in range(5):
+        with pytest.raises(PaymentProviderUnavailable):
+            authorize(provider, "tok_error")
+
+
+def test_authorizing_twice_returns_the_first_authorization(provider):
+    first = authorize(provider, "tok_visa")
+    assert authorize(provider, "tok_visa").authorizationId == first.authorizationId
+
+
+def test_void_after_capture_refunds_and_capture_after_void_fails(provider):
+    authorize(provider, "tok_visa", "o-1")
+    provider.capture("o-1")
+    assert provider.void("o-1") == PaymentStatus.REFUNDED
+    authorize(provider, "tok_visa", "o-2")
+    assert provider.void("o-2") == PaymentStatus.VOIDED
+    with pytest.raises(PaymentStateError):
+        provider.capture("o-2")
+
+
+def order_of(*lines):
+    raw = {
+        "orderId": "o-1",
+        "customerId": "c-1",
+        "currency": "USD",
+        "items": [{"sku": s, "quantity": q, "unitPrice": "1.00"} for s, q in lines],
+        "payment": {"token": "tok_visa"},
+    }
+    return parse_order(raw, Decimal("10000"), 60)
+
+
+def setup_reservation(stock):
+    orders = FakeOrders()
+    inventory = FakeInventory(orders, stock)
+    order = order_of(*[(sku, 1) for sku in stock])
+    orders.create_received(order, NOW)
+    return orders, inventory
+
+
+def test_reservation_replans_when_a_concurrent_order_took_the_stock():
+    _, inventory = setup_reservation({"A": {"warehouse-1": 3, "warehouse-2": 2}})
+    items = [OrderLine(sku="A", quantity=3, unitPrice=Decimal(1))]
+    seen = inventory.available_everywhere(["A"])
+    inventory.steal = {("A", "warehouse-1"): 2}  # between the check and the reservation
+    reservation = services.reserve_inventory("o-1", items, seen, inventory, NOW)
+    assert sum(a.quantity for a in reservation.allocations) == 3
+    assert inventory.stock == {("A", "warehouse-1"): 0, ("A", "warehouse-2"): 0}
+
+
+def test_reservation_gives_up_as_out_of_stock_when_the_stock_is_gone():
+    orders, inventory = setup_reservation({"A": {"warehouse-1": 1, "warehouse-2": 0}})
+    items = [OrderLine(sku="A", quantity=1, unitPrice=Decimal(1))]
+    seen = inventory.available_everywhere(["A"])
+    inventory.steal = {("A", "warehouse-1"): 1}
+    with pytest.raises(OutOfStock):
+        services.reserve_inventory("o-1", items, seen, inventory, NOW)
+    assert orders.items["o-1"].get("reservation") is None
+
+
+def test_reservation_reports_contention_when_stock_keeps_changing(monkeypatch):
+    _, inventory = setup_reservation({"A": {"warehouse-1": 5}})
+    items = [OrderLine(sku="A", quantity=1, unitPrice=Decimal(1))]
+    monkeypatch.setattr(inventory, "reserve", lambda *a: (_ for _ in ()).throw(services.StockChanged("x")))
+    with pytest.raises(InventoryContention):
+        services.reserve_inventory("o-1", items, inventory.available_everywhere(["A"]), inventory, NOW)
+
+
+def test_compensation_releases_exactly_what_was_reserved_and_voids_once(provider, ledger):
+    orders, inventory = setup_reservation({"A": {"warehouse-1": 4, "warehouse-2": 3}})
+    items = [OrderLine(sku="A", quantity=6, unitPrice=Decimal(1))]
+    services.reserve_inventory("o-1", items, inventory.available_everywhere(["A"]), inventory, NOW)
+    authorize(provider, "tok_visa")
+    state = {"orderId": "o-1", "order": {"customerId": "c-1"}, "error": {"Error": "States.Timeout", "Cause": ""}}
+
+    outcome = services.compensate_order(state, provider, inventory, orders, NOW)
+    again = services.compensate_order(state, provider, inventory, orders, NOW)
+
+    assert outcome.status == OrderStatus.APPROVAL_TIMEOUT
+    assert again.status == OrderStatus.APPROVAL_TIMEOUT
+    assert inventory.stock == {("A", "warehouse-1"): 4, ("A", "warehouse-2"): 3}
+    assert ledger.items["o-1"]["status"] == PaymentStatus.VOIDED
+    assert orders.items["o-1"]["history"].count(OrderStatus.APPROVAL_TIMEOUT) == 1
+
+
+def test_a_terminal_status_is_never_overwritten(provider):
+    orders = FakeOrders()
+    inventory = FakeInventory(orders, {})
+    first = {"orderId": "o-9", "error": {"Error": "OrderValidationError", "Cause": "bad"}}
+    second = {"orderId": "o-9", "error": {"Error": "States.Runtime", "Cause": "late"}}
+    services.compensate_order(first, provider, inventory, orders, NOW)
+    assert services.compensate_order(second, provider, inventory, orders, NOW).status == OrderStatus.REJECTED
+
+
+def test_approval_links_carry_a_url_safe_token_and_the_answer_resumes_the_task():
+    orders, approvals, callbacks = FakeOrders(), RecordingApprovals(), RecordingCallbacks()
+    order = order_of(("A", 1))
+    orders.create_received(order, NOW)
+    orders.items["o-1"]["status"] = OrderStatus.RESERVED
+    services.request_approval(
+        order, "tok+en/==", api_url="https://api.example/prod", orders=orders, approvals=approvals, now=NOW
+    )
+    sent = approvals.sent[0]
+    assert sent["approveUrl"] == f"https://api.example/prod/approvals/{encode_task_token('tok+en/==')}/approve"
+    assert orders.items["o-1"]["status"] == OrderStatus.AWAITING_APPROVAL
+
+    token = sent["rejectUrl"].split("/")[-2]
+    services.answer_approval(token, "reject", approver="alice", comment="too big", callbacks=callbacks)
+    assert callbacks.calls == [("failure", "tok+en/==", ("ApprovalRejected", "rejected by alice: too big"))]
