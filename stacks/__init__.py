@@ -1,0 +1,1 @@
+"""CDK infrastructure: typed configuration, stacks that compose, and the constructs they compose."""

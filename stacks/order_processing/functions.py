@@ -1,0 +1,158 @@
+"""The workload's Lambda functions: one per folder under `lambdas/`, each with its own role and log group."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from aws_cdk import ArnFormat, Duration, IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from stacks.config import EnvironmentConfig, OrdersConfig
+
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+SHARED_PACKAGE = "order_domain"
+FUNCTION_NAMES = (
+    "intake",
+    "validate_order",
+    "validate_payment",
+    "check_warehouse",
+    "reserve_inventory",
+    "request_approval",
+    "approval_api",
+    "process_order",
+    "compensate_order",
+)
+_APPLICATION_LOG_LEVELS = {
+    "DEBUG": lambda_.ApplicationLogLevel.DEBUG,
+    "INFO": lambda_.ApplicationLogLevel.INFO,
+    "WARNING": lambda_.ApplicationLogLevel.WARN,
+    "ERROR": lambda_.ApplicationLogLevel.ERROR,
+}
+
+
+def asset_excludes(function_name: str) -> list[str]:
+    """Gitignore-style patterns that keep only `lambdas/<function_name>/` and the shared package."""
+    return [
+        "/*",
+        f"!/{function_name}/",
+        f"!/{SHARED_PACKAGE}/",
+        "__pycache__/",
+        "*.pyc",
+        "tests/",
+        "test_*.py",
+        "conftest.py",
+    ]
+
+
+class ServiceFunction(Construct):
+    """A Python 3.14 / arm64 function with Powertools, X-Ray, JSON logs into its own encrypted log group,
+    and a role of its own that starts with nothing but writing to that log group."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        powertools_layer: lambda_.ILayerVersion,
+        orders: OrdersConfig,
+        log_group_name: str,
+        log_retention: logs.RetentionDays,
+        encryption_key: kms.IKey,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of the {name} function",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            log_group_name=log_group_name,
+            retention=log_retention,
+            encryption_key=encryption_key,
+            removal_policy=removal_policy,
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description=f"Order processing: {name}",
+            code=lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=asset_excludes(name), ignore_mode=IgnoreMode.GIT),
+            handler=f"{name}.handler.lambda_handler",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=lambda_.Architecture.ARM_64,
+            layers=[powertools_layer],
+            memory_size=orders.lambda_memory_mb,
+            timeout=Duration.seconds(orders.lambda_timeout_seconds),
+            role=self.role,
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=_APPLICATION_LOG_LEVELS[orders.log_level],
+            system_log_level_v2=lambda_.SystemLogLevel.INFO,
+            log_group=self.log_group,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": orders.service_name,
+                "POWERTOOLS_METRICS_NAMESPACE": orders.metrics_namespace,
+                "POWERTOOLS_LOG_LEVEL": orders.log_level,
+            },
+        )
+        self.log_group.grant_write(self.role)
+
+
+class OrderFunctions(Construct):
+    """The nine functions, exposed by name. Permissions and resource names are wired by the stack."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: EnvironmentConfig,
+        encryption_key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        orders = config.orders
+        layer_arn = Stack.of(self).format_arn(
+            service="lambda",
+            account=orders.powertools_layer_account,
+            resource="layer",
+            resource_name=f"{orders.powertools_layer_name}:{orders.powertools_layer_version}",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        powertools = lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)
+
+        def build(name: str) -> ServiceFunction:
+            return ServiceFunction(
+                self,
+                _construct_id(name),
+                name=name,
+                powertools_layer=powertools,
+                orders=orders,
+                log_group_name=config.log_group_name("functions", name),
+                log_retention=config.log_retention,
+                encryption_key=encryption_key,
+                removal_policy=config.removal_policy,
+            )
+
+        self.by_name: Mapping[str, ServiceFunction] = {name: build(name) for name in FUNCTION_NAMES}
+        self.intake = self.by_name["intake"].function
+        self.validate_order = self.by_name["validate_order"].function
+        self.validate_payment = self.by_name["validate_payment"].function
+        self.check_warehouse = self.by_name["check_warehouse"].function
+        self.reserve_inventory = self.by_name["reserve_inventory"].function
+        self.request_approval = self.by_name["request_approval"].function
+        self.approval_api = self.by_name["approval_api"].function
+        self.process_order = self.by_name["process_order"].function
+        self.compensate_order = self.by_name["compensate_order"].function
+
+
+def _construct_id(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
