@@ -12,12 +12,14 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import logging
 import os
 import sys
 import threading
 import time
 import traceback
 import uuid
+import warnings
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -31,17 +33,19 @@ from .template import ACCOUNT, REGION, Template, TemplateError, substitute_defin
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA_CODE = ROOT / "lambdas"
-# Local-only settings: quiet structured logs, no X-Ray daemon, no EMF metrics on stdout.
+# Fake credentials and the region: nothing can reach a real account.
 LOCAL_ENV = {
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_SESSION_TOKEN": "local",
+}
+# Applied over every function's own environment: quiet logs, no X-Ray daemon, no EMF metrics on stdout.
+LOCAL_FUNCTION_ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
-    "POWERTOOLS_DEV": "false",
 }
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
 
@@ -104,6 +108,8 @@ class Emulator:
         self._patches: list[Any] = []
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
+        self._warnings: Any = None
+        self._moto_log_level = logging.NOTSET
         template.on_demand = self._create
 
     # ---- lifecycle ------------------------------------------------------------------------------------
@@ -112,6 +118,12 @@ class Emulator:
         from moto import mock_aws
 
         self._set_env(LOCAL_ENV)
+        # The interpreter logs every Fail state as an exception; outcomes are read from the history instead.
+        self._moto_log_level = logging.getLogger("moto").level
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
+        self._warnings = warnings.catch_warnings()
+        self._warnings.__enter__()
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._mock.start()
         self._install_patches()
@@ -132,6 +144,10 @@ class Emulator:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        logging.getLogger("moto").setLevel(self._moto_log_level)
+        if self._warnings is not None:
+            self._warnings.__exit__(None, None, None)
+            self._warnings = None
         for key, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -141,6 +157,20 @@ class Emulator:
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
+
+    def execution_status(self, execution_arn: str) -> str | None:
+        """Status of an execution read from the emulated service directly: the runner polls this often,
+        and a call through botocore would cost the executions CPU time."""
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend = stepfunctions_parser_backends[ACCOUNT][REGION]
+        try:
+            status = backend.describe_execution(execution_arn).status
+            return getattr(status, "value", status)
+        except Exception as exc:
+            if type(exc).__name__ in ("ExecutionDoesNotExist", "ResourceNotFound"):
+                return None
+            raise
 
     def resource(self, service: str) -> Any:
         return boto3.resource(service, region_name=REGION)
@@ -154,8 +184,10 @@ class Emulator:
 
     def _install_patches(self) -> None:
         from moto.awslambda_simple.models import LambdaSimpleBackend
+        from moto.core.responses import EmptyResult
         from moto.dynamodb.responses import DynamoHandler
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.responses import StepFunctionResponse
 
         emulator = self
         original_call_action = DynamoHandler.call_action
@@ -180,6 +212,13 @@ class Emulator:
             finally:
                 emulator._retry_context.current = None
 
+        def send_task_failure(response: Any) -> Any:
+            # moto 5.2.5 drops `cause`; the approval API puts the approver's reason there.
+            response.stepfunction_backend.send_task_failure(
+                response._get_param("taskToken"), error=response._get_param("error"), cause=response._get_param("cause")
+            )
+            return EmptyResult()
+
         class RecordedTime:
             @staticmethod
             def sleep(seconds: float) -> None:
@@ -191,6 +230,7 @@ class Emulator:
             mock.patch.object(DynamoHandler, "call_action", locked_call_action),
             mock.patch.object(retrier_decl.RetrierDecl, "_eval_body", retrier_body),
             mock.patch.object(retrier_decl, "time", RecordedTime),
+            mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure),
         ):
             patcher.start()
             self._patches.append(patcher)
@@ -303,6 +343,7 @@ class Emulator:
         }
         for key in environment.keys() & self.env_overrides.keys():
             environment[key] = self.env_overrides[key]
+        environment.update(LOCAL_FUNCTION_ENV)
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as archive:
             archive.writestr("README", "code runs in-process from lambdas/")

@@ -287,15 +287,12 @@ class OrdersRunner:
                 if response.get("FunctionError") or answer.get("statusCode") != 200:
                     self.approver_errors.append(f"approval API answered {answer}")
             if not messages:
-                time.sleep(0.005)
+                time.sleep(0.02)  # an idle approver must not starve the executions of the GIL
 
     # ---- executions -----------------------------------------------------------------------------------
 
     def _status(self, execution_arn: str) -> str | None:
-        try:
-            return self.sfn.describe_execution(executionArn=execution_arn)["status"]
-        except self.sfn.exceptions.ExecutionDoesNotExist:
-            return None
+        return self.aws.execution_status(execution_arn)
 
     def _wait_below(self, running: set[str], limit: int, deadline: float) -> None:
         """Blocks until fewer than `limit` executions run; past the deadline, stops the stragglers."""
@@ -310,7 +307,7 @@ class OrdersRunner:
                     self.sfn.stop_execution(executionArn=arn, error="LocalDeadline", cause="local run deadline")
                 running.clear()
                 return
-            time.sleep(0.002)
+            time.sleep(0.01)
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = []
@@ -336,10 +333,11 @@ class OrdersRunner:
         try:
             for number, body in enumerate(lines, start=1):
                 self._wait_below(running, self.concurrency, deadline)
+                unkeyable = None
                 try:
                     order_id: str | None = order_key(body)
-                except MalformedOrderMessage:
-                    order_id = None
+                except MalformedOrderMessage as exc:
+                    order_id, unkeyable = None, str(exc)
                 arn = self.stack.execution_arn(execution_name(order_id)) if order_id else None
                 existed = arn is not None and self._status(arn) is not None
                 dead_before = self._queue_depth(self.stack.dlq_url)
@@ -348,6 +346,7 @@ class OrdersRunner:
                 entry: dict[str, Any] = {"line": number, "orderId": order_id, "arn": None}
                 if self._queue_depth(self.stack.dlq_url) > dead_before:
                     entry["status"] = "DEAD_LETTERED"
+                    entry["reason"] = unkeyable or "the intake failed it until SQS moved it to the DLQ"
                 elif arn and not existed and self._status(arn) is not None:
                     entry["arn"] = arn
                     owners[arn] = number
@@ -435,7 +434,7 @@ class OrdersRunner:
             "inventory": {sku: dict(sorted(w.items())) for sku, w in sorted(inventory.items())},
             "payments": sorted(
                 (
-                    {"orderId": p["orderId"], "status": p.get("status", "FAILED"), "amount": p.get("amount")}
+                    {"orderId": p["orderId"], "status": p["status"], "amount": f"{Decimal(str(p['amount'])):.2f}"}
                     for p in self._scan(self.stack.payments_table)
                     if "status" in p
                 ),

@@ -6,7 +6,7 @@ from order_domain.models import OrderLine, to_state
 from order_domain.observability import logger, metrics, tracer
 from order_domain.wiring import inventory
 
-stock = inventory()
+stock = inventory(reserving=False)
 
 
 class WarehouseQuery(BaseModel):

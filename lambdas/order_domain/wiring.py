@@ -33,8 +33,9 @@ def orders() -> DynamoDBOrders:
     return DynamoDBOrders(table("ORDERS_TABLE_NAME"))
 
 
-def inventory() -> DynamoDBInventory:
-    return DynamoDBInventory(table("INVENTORY_TABLE_NAME"), table("ORDERS_TABLE_NAME"))
+def inventory(reserving: bool = True) -> DynamoDBInventory:
+    """Stock access; reserving (and releasing) also writes the order, so it needs the orders table too."""
+    return DynamoDBInventory(table("INVENTORY_TABLE_NAME"), table("ORDERS_TABLE_NAME") if reserving else None)
 
 
 def payment_provider() -> SimulatedPaymentProvider:

@@ -120,7 +120,7 @@ class DynamoDBOrders:
 class DynamoDBInventory:
     """Stock per (sku, warehouse) in `available`; reservations are transactions across both tables."""
 
-    def __init__(self, inventory_table: Any, orders_table: Any):
+    def __init__(self, inventory_table: Any, orders_table: Any | None):
         self._inventory = inventory_table
         self._orders = orders_table
         self._client = inventory_table.meta.client
