@@ -267,6 +267,13 @@ class Emulator:
                         os.environ[key] = value
         self._set_env({k: v for k, v in shared.items() if k not in conflicting})
 
+    def function_for(self, code_folder: str) -> str:
+        """Name of the emulated function whose handler lives in lambdas/<code_folder>/."""
+        names = [f.name for f in self.functions.values() if f.handler.split(".")[0] == code_folder]
+        if len(names) != 1:
+            raise TemplateError(f"expected one function with code in lambdas/{code_folder}, found {names}")
+        return names[0]
+
     def invoke(self, function_name: str, body: Any) -> tuple[bytes, bool]:
         """Runs one invocation the way the Lambda service would: JSON in, JSON out, errors as payload."""
         function = self.functions[function_name]
