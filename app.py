@@ -11,10 +11,16 @@ from stacks.compliance import CompliantApp, apply_rule_packs
 from stacks.config import load_environment
 from stacks.order_processing_stack import OrderProcessingStack
 
+# What the CDK CLI passes besides cdk.json: an in-process synth (the tests) then writes the same template.
+CLI_DEFAULT_CONTEXT = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True}
+
 
 def build_app(context: dict | None = None, outdir: str | None = None) -> cdk.App:
     """The whole app, rule packs included; `context` None means the context the CDK CLI provides."""
-    app = CompliantApp(context=context, outdir=outdir) if context is not None else CompliantApp(outdir=outdir)
+    if context is None:
+        app = CompliantApp(outdir=outdir)
+    else:
+        app = CompliantApp(context={**CLI_DEFAULT_CONTEXT, **context}, outdir=outdir)
     config = load_environment(
         {"env": app.node.try_get_context("env"), "environments": app.node.try_get_context("environments")},
         os.environ,

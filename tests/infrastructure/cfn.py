@@ -1,0 +1,69 @@
+"""Read-only helpers over a synthesized CloudFormation template (find resources by construct path, etc.)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CfnTemplate:
+    data: dict[str, Any]
+    stack_name: str
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return self.data["Resources"]
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == resource_type}
+
+    def logical_id(self, construct_path: str) -> str:
+        """Logical id of the resource at `<stack>/<construct_path>` (e.g. `Functions/Intake/Function`)."""
+        wanted = {f"{self.stack_name}/{construct_path}", f"{self.stack_name}/{construct_path}/Resource"}
+        found = [k for k, v in self.resources.items() if v.get("Metadata", {}).get("aws:cdk:path") in wanted]
+        assert len(found) == 1, f"expected one resource at {construct_path}, found {found}"
+        return found[0]
+
+    def properties(self, logical_id: str) -> dict[str, Any]:
+        return self.resources[logical_id].get("Properties", {})
+
+    def function_id(self, construct_id: str) -> str:
+        return self.logical_id(f"Functions/{construct_id}/Function")
+
+    def role_id_of_function(self, function_id: str) -> str:
+        return self.properties(function_id)["Role"]["Fn::GetAtt"][0]
+
+    def statements_of_role(self, role_id: str) -> list[dict[str, Any]]:
+        """Every statement of every AWS::IAM::Policy attached to the role (inline role policies included)."""
+        statements = []
+        for policy in self.of_type("AWS::IAM::Policy").values():
+            if {"Ref": role_id} in policy["Properties"]["Roles"]:
+                statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+        for policy in self.properties(role_id).get("Policies", []):
+            statements.extend(policy["PolicyDocument"]["Statement"])
+        return statements
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def references(value: Any) -> Iterator[str]:
+    """Logical ids a template value refers to (Ref / Fn::GetAtt), at any depth."""
+    if isinstance(value, dict):
+        if "Ref" in value and isinstance(value["Ref"], str):
+            yield value["Ref"]
+        if "Fn::GetAtt" in value:
+            yield value["Fn::GetAtt"][0]
+        for inner in value.values():
+            yield from references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from references(inner)
+
+
+def mentions(value: Any, logical_id: str) -> bool:
+    return logical_id in set(references(value)) or f'"{logical_id}"' in json.dumps(value)
