@@ -45,7 +45,8 @@ class OrderEncryption(Construct):
             description=f"Order processing ({environment_name}): tables, queues, topics and logs",
             enable_key_rotation=True,
             removal_policy=removal_policy,
-            pending_window=Duration.days(30) if removal_policy == RemovalPolicy.RETAIN else Duration.days(7),
+            # Only a destroyed (dev) stack schedules the key's deletion; a week is enough to notice a mistake.
+            pending_window=Duration.days(7),
         )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(

@@ -94,7 +94,6 @@ class OrderWorkflow(Construct):
                 include_execution_data=False,
             ),
             tracing_enabled=True,
-            removal_policy=removal_policy,
         )
         self.functions = tuple(functions.values())
         for fn in self.functions:
