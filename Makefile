@@ -6,10 +6,11 @@ BIN := $(VENV)/bin
 CDK := node_modules/.bin/cdk
 ENV ?= dev
 
-# Node 20 is past end of life for jsii; the warning is noise for us, not an error.
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
-export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
+# jsii warns on every call that Node 20 is past end of life; it takes the major versions to silence.
+NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := $(NODE_MAJOR)
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := $(NODE_MAJOR)
+export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := $(NODE_MAJOR)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
@@ -39,12 +40,12 @@ destroy: install
 	$(CDK) destroy --all -c env=$(ENV)
 
 # cdk.out is rebuilt whenever the infrastructure, the ASL or the Lambda code changed.
-cdk.out/.synth-$(ENV): install app.py cdk.json $(shell find stacks statemachines lambdas -type f -not -path '*/__pycache__/*' 2>/dev/null)
+cdk.out/.synth-$(ENV): $(VENV)/.installed node_modules/.installed app.py cdk.json $(shell find stacks statemachines lambdas -type f -not -path '*/__pycache__/*' 2>/dev/null)
 	$(CDK) synth --quiet -c env=$(ENV)
 	@touch $@
 
 demo: cdk.out/.synth-$(ENV)
-	$(BIN)/python -m localrun orders --summary
+	$(BIN)/python -m localrun orders --summary --stack OrderProcessing-$(ENV)
 
 lint: install
 	$(BIN)/ruff check .

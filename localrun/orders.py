@@ -110,7 +110,7 @@ class OrdersRun:
         for r in self.results:
             reason = f"  {r['reason']}" if r["reason"] else ""
             lines.append(
-                f"{r['line']:>4}  {r['orderId']!s:<{width}}  {r['status']:<17} {r['transitions']:>3} transitions{reason}"
+                f"{r['line']:>4}  {r['orderId'] or '-':<{width}}  {r['status']:<17} {r['transitions']:>3} transitions{reason}"
             )
         return "\n".join(lines)
 
