@@ -76,11 +76,10 @@ class OrdersConfig:
     lambda_timeout_seconds: int
     intake_batch_size: int
     max_receive_count: int
-    # Version of the AWS-published layer AWSLambdaPowertoolsPythonV3-python314-arm64 that carries
-    # aws-lambda-powertools 3.37.0 (the version requirements-dev.txt pins for local runs). 42 is an estimate
-    # (3.31.1 shipped as layer 36, one layer version per release since): confirm it with
-    #   aws ssm get-parameter --name /aws/service/powertools/python/arm64/python3.14/3.37.0
-    powertools_layer_version: int
+    # The aws-lambda-powertools release the functions run: the AWS-published layer carrying it is resolved at
+    # deploy time from its public SSM parameter, so the layer always matches what tests run locally
+    # (requirements-dev.txt pins the same version; a test keeps the two equal).
+    powertools_version: str
     approval_api_rate_limit: int
     approval_api_burst_limit: int
     alarms: AlarmThresholds
@@ -91,9 +90,8 @@ class OrdersConfig:
     metrics_namespace: ClassVar[str] = "OrderProcessing"
     payment_provider: ClassVar[str] = "simulated"
     approval_api_stage_name: ClassVar[str] = "v1"
-    # Powertools for AWS Lambda (Python) is published as a public layer by this AWS account.
-    powertools_layer_account: ClassVar[str] = "017000801446"
-    powertools_layer_name: ClassVar[str] = "AWSLambdaPowertoolsPythonV3-python314-arm64"
+    # Public SSM parameter (one per architecture, runtime and release) whose value is the layer ARN.
+    powertools_layer_parameter_prefix: ClassVar[str] = "/aws/service/powertools/python/arm64/python3.14"
     # SQS messages must stay invisible while every retry of one batch runs (AWS: 6x the function timeout).
     visibility_timeout_factor: ClassVar[int] = 6
     dlq_retention_days: ClassVar[int] = 14
@@ -207,7 +205,7 @@ def _parse_orders(r: _Reader) -> OrdersConfig:
         lambda_timeout_seconds=r.positive_int("lambdaTimeoutSeconds", maximum=900),
         intake_batch_size=r.positive_int("intakeBatchSize", maximum=10),
         max_receive_count=r.positive_int("maxReceiveCount", maximum=1000),
-        powertools_layer_version=r.positive_int("powertoolsLayerVersion"),
+        powertools_version=r.version("powertoolsVersion"),
         approval_api_rate_limit=r.positive_int("approvalApiRateLimit"),
         approval_api_burst_limit=r.positive_int("approvalApiBurstLimit"),
         approver_emails=r.emails("approverEmails"),
@@ -274,6 +272,12 @@ class _Reader:
         if not amount.is_finite() or amount <= 0:
             raise self._fail(key, "a positive decimal", value)
         return amount
+
+    def version(self, key: str) -> str:
+        value = self._get(key)
+        if not isinstance(value, str) or not re.fullmatch(r"\d+\.\d+\.\d+", value):
+            raise self._fail(key, 'a release number such as "3.37.0"', value)
+        return value
 
     def choice(self, key: str, allowed: tuple[str, ...], default: Any = _MISSING) -> str:
         value = self._get(key, default)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import ArnFormat, Duration, IgnoreMode, RemovalPolicy, Stack
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from stacks.config import EnvironmentConfig, OrdersConfig
@@ -120,12 +121,10 @@ class OrderFunctions(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         orders = config.orders
-        layer_arn = Stack.of(self).format_arn(
-            service="lambda",
-            account=orders.powertools_layer_account,
-            resource="layer",
-            resource_name=f"{orders.powertools_layer_name}:{orders.powertools_layer_version}",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        # Resolved by CloudFormation at deploy time (a parameter of type AWS::SSM::Parameter::Value<String>),
+        # so synth needs no lookup and the layer is exactly the pinned release in every region.
+        layer_arn = ssm.StringParameter.value_for_string_parameter(
+            self, f"{orders.powertools_layer_parameter_prefix}/{orders.powertools_version}"
         )
         powertools = lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)
 

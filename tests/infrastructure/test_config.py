@@ -139,6 +139,11 @@ def test_missing_environments_block_is_reported():
             "environments.prod.orders.approvalThreshold must be a positive decimal, got 'abc'",
         ),
         (
+            "orders.powertoolsVersion",
+            42,
+            "environments.prod.orders.powertoolsVersion must be a release number such as \"3.37.0\", got 42",
+        ),
+        (
             "orders.approvalThreshold",
             "-5",
             "environments.prod.orders.approvalThreshold must be a positive decimal, got '-5'",

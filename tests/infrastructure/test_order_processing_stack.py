@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from aws_cdk.assertions import Capture, Match, Template
 from stacks.order_processing.functions import FUNCTION_NAMES, LAMBDAS_DIR, SHARED_PACKAGE
 from stacks.order_processing.workflow import check_substitutions, placeholders
 from stacks.order_processing_stack import DEFINITION_FILE
+from tests.conftest import ROOT
 from tests.infrastructure.cfn import CfnTemplate, as_list, mentions, references
 
 CONSTRUCT_IDS = {name: "".join(part.capitalize() for part in name.split("_")) for name in FUNCTION_NAMES}
@@ -240,9 +242,18 @@ def test_function_runs_python_314_on_arm_with_powertools_layer_tracing_and_json_
     assert function["LoggingConfig"]["LogFormat"] == "JSON"
     assert (function["MemorySize"], function["Timeout"]) == (256, 10)
     [layer] = function["Layers"]
-    assert json.dumps(layer).endswith(':017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:42"]]}')
-    assert {"Ref": "AWS::Partition"} in layer["Fn::Join"][1]
-    assert {"Ref": "AWS::Region"} in layer["Fn::Join"][1]
+    # the layer ARN comes from the public SSM parameter of the pinned Powertools release, at deploy time
+    parameter = dev.data["Parameters"][layer["Ref"]]
+    assert parameter["Type"] == "AWS::SSM::Parameter::Value<String>"
+    assert parameter["Default"] == "/aws/service/powertools/python/arm64/python3.14/3.37.0"
+
+
+def test_lambda_layer_release_is_the_one_the_tests_run():
+    # given the Powertools release pinned for local runs and the one the stacks deploy
+    pinned = re.search(r"^aws-lambda-powertools\[[^\]]*\]==(\S+)$", (ROOT / "requirements-dev.txt").read_text(), re.M)
+    environments = json.loads((ROOT / "cdk.json").read_text())["context"]["environments"]
+    # then they are the same release everywhere
+    assert {env["orders"]["powertoolsVersion"] for env in environments.values()} == {pinned.group(1)}
 
 
 @pytest.mark.parametrize("name", FUNCTION_NAMES)
