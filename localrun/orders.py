@@ -98,6 +98,7 @@ class OrdersRun:
     state: dict[str, Any]
     invocations: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    peak_concurrency: int = 0
 
     def summary(self) -> str:
         counts = Counter(r["status"] for r in self.results)
@@ -177,6 +178,7 @@ class OrdersRunner:
         self.sns = aws.client("sns")
         self._stop = threading.Event()
         self.approver_errors: list[str] = []
+        self.peak_concurrency = 0
 
     # ---- setup ---------------------------------------------------------------------------------------
 
@@ -351,6 +353,8 @@ class OrdersRunner:
                     entry["arn"] = arn
                     owners[arn] = number
                     running.add(arn)
+                    overlapping = sum(1 for other in running if self._status(other) == "RUNNING")
+                    self.peak_concurrency = max(self.peak_concurrency, overlapping)
                 elif arn and existed:
                     entry["status"] = "DUPLICATE"
                     entry["reason"] = f"order {order_id} was already received (line {owners.get(arn, '?')})"
@@ -475,5 +479,6 @@ def run_orders(
         if runner.approver_errors:
             raise RuntimeError("approver failed: " + "; ".join(runner.approver_errors))
         run.invocations = Counter(i.function for i in aws.invocations)
+        run.peak_concurrency = runner.peak_concurrency
     run.seconds = time.perf_counter() - started
     return run
