@@ -1,0 +1,129 @@
+"""Helpers shared by the Glue job scripts: arguments, the Spark session, landing-file checks and small text files.
+
+Glue ships this module to every job with `--extra-py-files`; locally `jobs/` is on `sys.path`. Paths are
+Hadoop URIs (`s3://...` on Glue, `file:///...` locally), so the scripts never know where they run."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+TRANSACTION_COLUMNS = (
+    "transaction_id",
+    "account_id",
+    "timestamp",
+    "amount",
+    "currency",
+    "channel",
+    "counterparty",
+    "description",
+)
+# counterparty and description may be left out of a landing file altogether.
+REQUIRED_TRANSACTION_COLUMNS = TRANSACTION_COLUMNS[:6]
+MARKET_DATA_COLUMNS = ("currency", "usd_rate")
+CHANNELS = ("CASH", "CARD", "WIRE", "ACH")
+BUSINESS_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+class InputFileError(Exception):
+    """A landing file that cannot be read as the contract says; the message names the file."""
+
+
+def parse_args(argv: Sequence[str] | None, *names: str) -> dict[str, str]:
+    """`--name value` pairs for the given names; Glue's own arguments (`--JOB_ID`, `--TempDir`, ...) are ignored."""
+    parser = argparse.ArgumentParser(allow_abbrev=False)
+    for name in names:
+        parser.add_argument(f"--{name}", required=True)
+    known, _ = parser.parse_known_args(argv)
+    return vars(known)
+
+
+def spark_session(app_name: str) -> Any:
+    """The job's Spark session, UTC and strict date parsing whatever the cluster defaults are."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.appName(app_name).getOrCreate()
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
+    spark.conf.set("spark.sql.ansi.enabled", "false")
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    return spark
+
+
+def check_header(path: str, first_line: str | None, expected: Sequence[str], optional_tail: int = 0) -> int:
+    """Validate a CSV header line; returns how many columns the file has. Raises InputFileError naming the file."""
+    if first_line is None or not first_line.strip():
+        raise InputFileError(f"{path}: empty file (expected a header line: {','.join(expected)})")
+    if "\ufffd" in first_line:
+        raise InputFileError(f"{path}: not UTF-8")
+    columns = [column.strip() for column in first_line.lstrip("\ufeff").rstrip("\r\n").split(",")]
+    accepted = [list(expected[: len(expected) - dropped]) for dropped in range(optional_tail + 1)]
+    if columns not in accepted:
+        raise InputFileError(f"{path}: wrong header {','.join(columns)!r}, expected {','.join(expected)!r}")
+    return len(columns)
+
+
+def _fs(spark: Any, path: str) -> tuple[Any, Any]:
+    jvm = spark.sparkContext._jvm
+    hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+    return hadoop_path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path
+
+
+def list_files(spark: Any, path: str, suffix: str) -> list[str]:
+    """The files directly under `path` (or `path` itself when it is a file) whose names end with suffix."""
+    fs, hadoop_path = _fs(spark, path)
+    if not fs.exists(hadoop_path):
+        return []
+    if fs.getFileStatus(hadoop_path).isFile():
+        return [hadoop_path.toString()]
+    names = [status.getPath().toString() for status in fs.listStatus(hadoop_path) if status.isFile()]
+    return sorted(name for name in names if name.lower().endswith(suffix))
+
+
+def validate_csv_files(spark: Any, files: list[str], expected: Sequence[str], optional_tail: int = 0) -> int:
+    """Check every file's header and that all of its bytes are UTF-8; returns the widest header's column count."""
+    from pyspark.sql import functions as F
+
+    widths = []
+    for name in files:
+        first = spark.read.text(name).first()
+        widths.append(check_header(name, None if first is None else first.value, expected, optional_tail))
+    # Spark decodes invalid UTF-8 as U+FFFD: one scan over all files finds the first offending one.
+    bad = (
+        spark.read.text(files)
+        .where(F.col("value").contains("\ufffd"))
+        .select(F.input_file_name().alias("file"))
+        .limit(1)
+        .collect()
+    )
+    if bad:
+        raise InputFileError(f"{bad[0].file}: not UTF-8")
+    return max(widths)
+
+
+def write_text(spark: Any, path: str, text: str) -> None:
+    """Write one small file (overwriting it), e.g. the reconciliation record."""
+    fs, hadoop_path = _fs(spark, path)
+    stream = fs.create(hadoop_path, True)
+    try:
+        stream.write(bytearray(text.encode("utf-8")))
+    finally:
+        stream.close()
+
+
+def read_text(spark: Any, path: str) -> str:
+    """Read one small file written by write_text."""
+    return "\n".join(row.value for row in spark.read.text(path).collect())
+
+
+def delete(spark: Any, path: str) -> None:
+    """Remove a file or folder if it exists (a re-run replaces what an earlier attempt left)."""
+    fs, hadoop_path = _fs(spark, path)
+    if fs.exists(hadoop_path):
+        fs.delete(hadoop_path, True)
+
+
+def write_single_csv(frame: Any, path: str) -> None:
+    """A small result as one CSV file with a header under `path` (replacing what was there)."""
+    frame.coalesce(1).write.mode("overwrite").option("header", True).csv(path)

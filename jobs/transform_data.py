@@ -1,0 +1,159 @@
+"""Glue job `transform_data`: raw transactions and FX rates to the curated partition, the quarantine and the
+reconciliation record of one business date.
+
+    --business_date       YYYY-MM-DD (UTC)
+    --raw_transactions    raw zone partition written by extract_transactions
+    --raw_market_data     raw zone partition written by extract_market_data
+    --curated_path        curated partition to replace (Parquet)
+    --quarantine_path     quarantine partition to replace (CSV: the input columns plus `reason`)
+    --reconciliation_path the reconciliation record (JSON), written last
+
+Rules, in the order a row is judged:
+* exact duplicates (every field equal) are kept once and counted as `duplicate_rows`;
+* copies of one transaction_id that differ are all quarantined as a conflicting duplicate;
+* a missing id or account, an amount or timestamp that does not parse, a timestamp outside the business
+  date (UTC), an unknown channel, a currency without a rate quarantine the row with the rule's name;
+* amount_usd = amount x usd_rate, exact in Decimal, rounded half-even to cents.
+The job fails when input_rows != curated_rows + quarantined_rows + duplicate_rows."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from common import CHANNELS, TRANSACTION_COLUMNS, delete, parse_args, spark_session, write_single_csv, write_text
+
+# amount(18,6) x usd_rate(18,10) is decimal(37,16): the product is exact before the one rounding to cents.
+AMOUNT_TYPE = (18, 6)
+AMOUNT_USD_TYPE = (20, 2)
+AMOUNT_PATTERN = r"^[+-]?\d{1,12}(\.\d{1,6})?$"
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
+TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]XXX"
+
+CONFLICTING_DUPLICATE = "conflicting duplicate"
+MISSING_ID = "missing transaction_id"
+MISSING_ACCOUNT = "missing account_id"
+BAD_AMOUNT = "unparseable amount"
+BAD_TIMESTAMP = "unparseable timestamp"
+OUTSIDE_DATE = "timestamp outside business date"
+UNKNOWN_CHANNEL = "unknown channel"
+NO_RATE = "no FX rate for currency"
+CURATED_COLUMNS = (
+    "transaction_id",
+    "account_id",
+    "transaction_ts",
+    "amount",
+    "currency",
+    "channel",
+    "counterparty",
+    "description",
+    "usd_rate",
+    "amount_usd",
+)
+
+
+class ReconciliationError(Exception):
+    """The counts do not add up: some rows were lost or made up."""
+
+
+def _blank(column: Any) -> Any:
+    from pyspark.sql import functions as F
+
+    return column.isNull() | (F.trim(column) == "")
+
+
+def transform(transactions: Any, rates: Any, business_date: str) -> tuple[Any, Any, dict[str, Any]]:
+    """Apply the rules; returns (curated, quarantine, reconciliation) for one business date."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import DecimalType
+
+    rows = transactions.select(*TRANSACTION_COLUMNS)
+    input_rows = rows.count()
+    unique = rows.dropDuplicates()
+    copies = F.count(F.lit(1)).over(Window.partitionBy("transaction_id"))
+    ts = F.to_timestamp(F.col("timestamp"), TIMESTAMP_FORMAT)
+    amount_ok = F.coalesce(F.col("amount").rlike(AMOUNT_PATTERN), F.lit(False))
+    timestamp_ok = F.coalesce(F.col("timestamp").rlike(TIMESTAMP_PATTERN), F.lit(False)) & ts.isNotNull()
+    judged = (
+        unique.withColumn("_copies", F.when(F.col("transaction_id").isNotNull(), copies).otherwise(F.lit(1)))
+        .join(F.broadcast(rates.select("currency", "usd_rate")), on="currency", how="left")
+        .withColumn(
+            "reason",
+            F.when(F.col("_copies") > 1, F.lit(CONFLICTING_DUPLICATE))
+            .when(_blank(F.col("transaction_id")), F.lit(MISSING_ID))
+            .when(_blank(F.col("account_id")), F.lit(MISSING_ACCOUNT))
+            .when(~amount_ok, F.lit(BAD_AMOUNT))
+            .when(~timestamp_ok, F.lit(BAD_TIMESTAMP))
+            .when(F.to_date(ts) != F.lit(business_date).cast("date"), F.lit(OUTSIDE_DATE))
+            .when(~F.coalesce(F.col("channel").isin(*CHANNELS), F.lit(False)), F.lit(UNKNOWN_CHANNEL))
+            .when(F.col("usd_rate").isNull(), F.lit(NO_RATE)),
+        )
+        .cache()
+    )
+    amount = F.col("amount").cast(DecimalType(*AMOUNT_TYPE))
+    curated = judged.where(F.col("reason").isNull()).select(
+        "transaction_id",
+        "account_id",
+        ts.alias("transaction_ts"),
+        amount.alias("amount"),
+        "currency",
+        "channel",
+        "counterparty",
+        "description",
+        F.col("usd_rate").cast(DecimalType(18, 10)).alias("usd_rate"),
+        F.bround(amount * F.col("usd_rate").cast(DecimalType(18, 10)), 2)
+        .cast(DecimalType(*AMOUNT_USD_TYPE))
+        .alias("amount_usd"),
+    )
+    quarantine = judged.where(F.col("reason").isNotNull()).select(*TRANSACTION_COLUMNS, "reason")
+    totals = curated.agg(F.count(F.lit(1)).alias("rows"), F.sum("amount_usd").alias("usd")).first()
+    reconciliation = {
+        "business_date": business_date,
+        "input_rows": input_rows,
+        "curated_rows": totals.rows,
+        "quarantined_rows": quarantine.count(),
+        "duplicate_rows": input_rows - unique.count(),
+        "control_total_usd": str(Decimal(totals.usd or 0).quantize(Decimal("0.01"))),
+    }
+    return curated, quarantine, reconciliation
+
+
+def check_identity(reconciliation: dict[str, Any]) -> None:
+    """input_rows = curated_rows + quarantined_rows + duplicate_rows, or ReconciliationError."""
+    parts = reconciliation["curated_rows"] + reconciliation["quarantined_rows"] + reconciliation["duplicate_rows"]
+    if reconciliation["input_rows"] != parts:
+        raise ReconciliationError(f"input_rows {reconciliation['input_rows']} != {parts}: {reconciliation}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(
+        argv,
+        "business_date",
+        "raw_transactions",
+        "raw_market_data",
+        "curated_path",
+        "quarantine_path",
+        "reconciliation_path",
+    )
+    spark = spark_session("transform_data")
+    # The record is removed first and written last: a present record always describes a complete output.
+    delete(spark, args["reconciliation_path"])
+    curated, quarantine, reconciliation = transform(
+        spark.read.parquet(args["raw_transactions"]), spark.read.parquet(args["raw_market_data"]), args["business_date"]
+    )
+    check_identity(reconciliation)
+    curated.write.mode("overwrite").parquet(args["curated_path"])
+    write_single_csv(quarantine.orderBy("transaction_id", "reason"), args["quarantine_path"])
+    written = spark.read.parquet(args["curated_path"]).count()
+    if written != reconciliation["curated_rows"]:
+        raise ReconciliationError(f"wrote {written} curated rows, counted {reconciliation['curated_rows']}")
+    write_text(spark, args["reconciliation_path"], json.dumps(reconciliation, sort_keys=True) + "\n")
+    print(f"transform_data: {json.dumps(reconciliation)}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
