@@ -9,6 +9,7 @@ import aws_cdk as cdk
 
 from stacks.compliance import CompliantApp, apply_rule_packs
 from stacks.config import load_environment
+from stacks.data_platform_stack import DataPlatformStack
 from stacks.order_processing_stack import OrderProcessingStack
 
 # What the CDK CLI passes besides cdk.json: an in-process synth (the tests) then writes the same template.
@@ -27,6 +28,7 @@ def build_app(context: dict | None = None, outdir: str | None = None) -> cdk.App
     )
     env = cdk.Environment(account=config.account, region=config.region)
     OrderProcessingStack(app, config.order_processing_stack_name, config=config, env=env)
+    DataPlatformStack(app, config.data_platform_stack_name, config=config, env=env)
     apply_rule_packs(app)
     return app
 

@@ -101,6 +101,150 @@ class OrdersConfig:
         return self.visibility_timeout_factor * self.lambda_timeout_seconds
 
 
+# Airflow versions this project ships constraints and a requirements contract for (dags/requirements.txt).
+SUPPORTED_AIRFLOW_VERSIONS = ("3.3.1",)
+# MWAA environment classes, smallest first.
+_MWAA_CLASSES = ("mw1.micro", "mw1.small", "mw1.medium", "mw1.large", "mw1.xlarge", "mw1.2xlarge")
+_WEBSERVER_ACCESS_MODES = ("PRIVATE_ONLY", "PUBLIC_ONLY")
+_AIRFLOW_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+_GLUE_WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
+_MAINTENANCE_WINDOW = re.compile(r"^(MON|TUE|WED|THU|FRI|SAT|SUN):([01]\d|2[0-3]):(00|30)$")
+_CIDR = re.compile(r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])$")
+_VPC_ID = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{2,62}$")
+# Interface endpoints a network without internet egress needs (service names after com.amazonaws.<region>.).
+_INTERFACE_ENDPOINT_SERVICES = (
+    "airflow.api",
+    "airflow.env",
+    "airflow.ops",
+    "sqs",
+    "logs",
+    "monitoring",
+    "kms",
+    "secretsmanager",
+    "glue",
+    "redshift-data",
+    "redshift-serverless",
+    "sns",
+    "sts",
+    "ecr.api",
+    "ecr.dkr",
+)
+
+
+@dataclass(frozen=True)
+class ExistingNetwork:
+    """A VPC the platform joins instead of creating one: exactly two private subnets in two AZs."""
+
+    vpc_id: str
+    subnet_ids: tuple[str, str]
+    availability_zones: tuple[str, str]
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The data platform's network: a new two-AZ VPC (the default) or an existing one."""
+
+    vpc_cidr: str
+    nat_gateways: int
+    interface_endpoints: tuple[str, ...] = ()
+    existing: ExistingNetwork | None = None
+
+    max_azs: ClassVar[int] = 2
+
+
+@dataclass(frozen=True)
+class AirflowConfig:
+    """The MWAA environment: version, size, access and logging."""
+
+    version: str
+    environment_class: str
+    min_workers: int
+    max_workers: int
+    schedulers: int
+    min_webservers: int
+    max_webservers: int
+    webserver_access_mode: str
+    weekly_maintenance_window_start: str
+    log_level: str
+    task_log_level: str
+    catchup_by_default: bool = False
+
+    dag_id: ClassVar[str] = "financial_etl_pipeline"
+
+
+@dataclass(frozen=True)
+class GlueConfig:
+    """Spark jobs on AWS Glue: worker type and count, timeout, retries."""
+
+    worker_type: str
+    number_of_workers: int
+    timeout_minutes: int
+    max_retries: int
+
+    # The newest Glue release: Spark 3.5, Python 3.11.
+    glue_version: ClassVar[str] = "5.0"
+    python_version: ClassVar[str] = "3"
+    # One job per heavy step of the DAG, each running jobs/<script>.py, grouped in families that share a role
+    # (and so the data they may touch). jobs/common.py ships to every job.
+    job_families: ClassVar[Mapping[str, tuple[str, ...]]] = MappingProxyType(
+        {
+            "ingest": ("extract_transactions", "extract_market_data"),
+            "transform": ("transform_data",),
+            "reports": ("generate_reports",),
+        }
+    )
+    shared_module: ClassVar[str] = "common.py"
+
+
+@dataclass(frozen=True)
+class WarehouseConfig:
+    """Redshift Serverless: a new namespace and workgroup, or an existing workgroup by name."""
+
+    base_capacity_rpus: int
+    database_name: str
+    admin_username: str
+    existing_workgroup_name: str | None = None
+
+
+@dataclass(frozen=True)
+class DataAlarmThresholds:
+    """When the data platform's alarms notify its operations topic."""
+
+    task_failures: int
+    glue_job_failures: int
+    period_minutes: int
+
+
+@dataclass(frozen=True)
+class DataPlatformConfig:
+    """Settings of the financial ETL platform (MWAA, Glue, Redshift Serverless, event trigger)."""
+
+    network: NetworkConfig
+    airflow: AirflowConfig
+    glue: GlueConfig
+    warehouse: WarehouseConfig
+    alarms: DataAlarmThresholds
+    landing_expiration_days: int
+    raw_transition_days: int
+    # Object Lock (compliance mode) years on the reports bucket; None leaves the bucket unlocked.
+    reports_retention_years: int | None
+    trigger_retry_attempts: int
+    trigger_max_event_age_hours: int
+
+    # The day's manifest: its arrival starts the DAG run of that business date.
+    manifest_prefix: ClassVar[str] = "transactions/"
+    manifest_name: ClassVar[str] = "_SUCCESS"
+    dags_prefix: ClassVar[str] = "dags"
+    requirements_key: ClassVar[str] = "requirements.txt"
+    startup_script_key: ClassVar[str] = "startup.sh"
+    scripts_prefix: ClassVar[str] = "glue/scripts"
+    secrets_connections_prefix: ClassVar[str] = "airflow/connections"
+    secrets_variables_prefix: ClassVar[str] = "airflow/variables"
+
+
 @dataclass(frozen=True)
 class EnvironmentConfig:
     """Everything that differs between deployment environments (dev, prod, ...)."""
@@ -109,6 +253,7 @@ class EnvironmentConfig:
     removal_policy: RemovalPolicy
     log_retention_days: int
     orders: OrdersConfig
+    data_platform: DataPlatformConfig
     account: str | None = None
     region: str | None = None
     operations_emails: tuple[str, ...] = ()
@@ -154,6 +299,41 @@ class EnvironmentConfig:
         """Every log group name this environment may create (for the KMS key policy)."""
         return (self.log_group_name("*"), self.state_machine_log_group_name)
 
+    # --- Data platform -----------------------------------------------------------------------------------
+
+    @property
+    def data_platform_stack_name(self) -> str:
+        return f"DataPlatform-{self.name}"
+
+    @property
+    def data_platform_prefix(self) -> str:
+        """Names of the data platform's resources start with it (log groups, alarms, jobs, secrets)."""
+        return f"data-platform-{self.name}"
+
+    @property
+    def mwaa_environment_name(self) -> str:
+        return f"financial-etl-{self.name}"
+
+    def data_log_group_name(self, *parts: str) -> str:
+        return "/".join((f"/data-platform/{self.name}", *parts))
+
+    @property
+    def mwaa_log_group_prefix(self) -> str:
+        """MWAA writes to airflow-<environment>-<Component>; the names are fixed by the service."""
+        return f"airflow-{self.mwaa_environment_name}-"
+
+    @property
+    def data_log_group_name_patterns(self) -> tuple[str, ...]:
+        return (self.data_log_group_name("*"), f"{self.mwaa_log_group_prefix}*")
+
+    @property
+    def data_alarm_name_prefix(self) -> str:
+        return f"DataPlatform-{self.name}-"
+
+    @property
+    def airflow_secrets_prefix(self) -> str:
+        return f"{self.data_platform_prefix}/"
+
 
 def load_environment(context: Mapping[str, Any], environ: Mapping[str, str]) -> EnvironmentConfig:
     """Build the configuration of the environment selected by context `env` from context `environments`.
@@ -191,6 +371,10 @@ def _parse_environment(r: _Reader, name: str, environ: Mapping[str, str]) -> Env
         operations_emails=r.emails("operationsEmails"),
         tags=r.tags("tags"),
         orders=_parse_orders(r.child("orders")),
+        data_platform=_parse_data_platform(
+            r.child("dataPlatform"),
+            has_account_and_region=bool(environ.get("CDK_DEFAULT_ACCOUNT") and environ.get("CDK_DEFAULT_REGION")),
+        ),
     )
     r.reject_unknown()
     return config
@@ -221,6 +405,117 @@ def _parse_orders(r: _Reader) -> OrdersConfig:
     if config.intake_visibility_timeout_seconds > 43200:
         raise ConfigError(f"{r.path}.lambdaTimeoutSeconds is too large for the intake queue's visibility timeout")
     alarms.reject_unknown()
+    r.reject_unknown()
+    return config
+
+
+def _parse_data_platform(r: _Reader, *, has_account_and_region: bool) -> DataPlatformConfig:
+    network = _parse_network(r.child("network"), has_account_and_region=has_account_and_region)
+    airflow = _parse_airflow(r.child("airflow"))
+    glue_reader = r.child("glue")
+    glue = GlueConfig(
+        worker_type=glue_reader.choice("workerType", _GLUE_WORKER_TYPES),
+        number_of_workers=glue_reader.positive_int("numberOfWorkers", minimum=2, maximum=299),
+        # The seed's jobs run up to 12 hours.
+        timeout_minutes=glue_reader.positive_int("timeoutMinutes", maximum=24 * 60),
+        max_retries=glue_reader.positive_int("maxRetries", minimum=0, maximum=10),
+    )
+    glue_reader.reject_unknown()
+    warehouse_reader = r.child("warehouse")
+    existing_workgroup = warehouse_reader.optional_name("existingWorkgroupName")
+    warehouse = WarehouseConfig(
+        # Redshift Serverless base capacity: 8 to 512 RPUs in steps of 8.
+        base_capacity_rpus=warehouse_reader.positive_int("baseCapacityRpus", minimum=8, maximum=512),
+        database_name=warehouse_reader.identifier("databaseName"),
+        admin_username=warehouse_reader.identifier("adminUsername"),
+        existing_workgroup_name=existing_workgroup,
+    )
+    if warehouse.base_capacity_rpus % 8:
+        raise ConfigError(
+            f"{warehouse_reader.path}.baseCapacityRpus must be a multiple of 8, got {warehouse.base_capacity_rpus}"
+        )
+    warehouse_reader.reject_unknown()
+    alarms = r.child("alarms")
+    config = DataPlatformConfig(
+        network=network,
+        airflow=airflow,
+        glue=glue,
+        warehouse=warehouse,
+        alarms=DataAlarmThresholds(
+            task_failures=alarms.positive_int("taskFailuresThreshold"),
+            glue_job_failures=alarms.positive_int("glueJobFailuresThreshold"),
+            period_minutes=alarms.positive_int("periodMinutes", maximum=1440),
+        ),
+        landing_expiration_days=r.positive_int("landingExpirationDays", maximum=3650),
+        raw_transition_days=r.positive_int("rawTransitionDays", minimum=30, maximum=3650),
+        reports_retention_years=r.optional_positive_int("reportsObjectLockYears", maximum=100),
+        trigger_retry_attempts=r.positive_int("triggerRetryAttempts", minimum=0, maximum=185),
+        trigger_max_event_age_hours=r.positive_int("triggerMaxEventAgeHours", maximum=24),
+    )
+    alarms.reject_unknown()
+    r.reject_unknown()
+    return config
+
+
+def _parse_network(r: _Reader, *, has_account_and_region: bool) -> NetworkConfig:
+    existing = None
+    existing_reader = r.optional_child("existingVpc")
+    if existing_reader is not None:
+        vpc_id = existing_reader.matching("vpcId", _VPC_ID, "a VPC id such as vpc-0123456789abcdef0")
+        subnets = existing_reader.matching_list("subnetIds", _SUBNET_ID, "two subnet ids", length=2)
+        zones = existing_reader.matching_list("availabilityZones", _AZ, "the two subnets' availability zones", length=2)
+        if len(set(zones)) != 2:
+            raise ConfigError(
+                f"{existing_reader.path}.availabilityZones must name two different zones, got {list(zones)}"
+            )
+        existing_reader.reject_unknown()
+        if not has_account_and_region:
+            # Without both, the stack is environment-agnostic and CDK cannot tie the subnets to a region.
+            raise ConfigError(
+                f"{existing_reader.path} needs an explicit account and region: "
+                "export CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION"
+            )
+        existing = ExistingNetwork(vpc_id=vpc_id, subnet_ids=subnets, availability_zones=zones)  # type: ignore[arg-type]
+    endpoints = r.choices("interfaceEndpoints", _INTERFACE_ENDPOINT_SERVICES)
+    config = NetworkConfig(
+        vpc_cidr=r.matching("vpcCidr", _CIDR, "an IPv4 CIDR block between /16 and /24"),
+        nat_gateways=r.positive_int("natGateways", minimum=0, maximum=NetworkConfig.max_azs),
+        interface_endpoints=endpoints,
+        existing=existing,
+    )
+    r.reject_unknown()
+    return config
+
+
+def _parse_airflow(r: _Reader) -> AirflowConfig:
+    version = r._get("version", SUPPORTED_AIRFLOW_VERSIONS[0])
+    if version not in SUPPORTED_AIRFLOW_VERSIONS:
+        raise ConfigError(
+            f"{r.path}.version must be an Airflow version this project supports {list(SUPPORTED_AIRFLOW_VERSIONS)}, "
+            f"got {version!r}"
+        )
+    config = AirflowConfig(
+        version=version,
+        environment_class=r.choice("environmentClass", _MWAA_CLASSES),
+        min_workers=r.positive_int("minWorkers", maximum=25),
+        max_workers=r.positive_int("maxWorkers", maximum=25),
+        schedulers=r.positive_int("schedulers", minimum=2, maximum=5),
+        min_webservers=r.positive_int("minWebservers", minimum=2, maximum=5),
+        max_webservers=r.positive_int("maxWebservers", minimum=2, maximum=5),
+        webserver_access_mode=r.choice("webserverAccessMode", _WEBSERVER_ACCESS_MODES, default="PRIVATE_ONLY"),
+        weekly_maintenance_window_start=r.matching(
+            "weeklyMaintenanceWindowStart", _MAINTENANCE_WINDOW, 'a UTC day and half hour such as "SUN:03:00"'
+        ),
+        log_level=r.choice("logLevel", _AIRFLOW_LOG_LEVELS, default="WARNING"),
+        task_log_level=r.choice("taskLogLevel", _AIRFLOW_LOG_LEVELS, default="INFO"),
+        catchup_by_default=r.boolean("catchupByDefault", default=False),
+    )
+    if config.max_workers < config.min_workers:
+        raise ConfigError(f"{r.path}.maxWorkers must be >= minWorkers ({config.min_workers}), got {config.max_workers}")
+    if config.max_webservers < config.min_webservers:
+        raise ConfigError(
+            f"{r.path}.maxWebservers must be >= minWebservers ({config.min_webservers}), got {config.max_webservers}"
+        )
     r.reject_unknown()
     return config
 
@@ -298,6 +593,57 @@ class _Reader:
         ):
             raise self._fail(key, "an object of tag names to string values", value)
         return MappingProxyType(dict(value))
+
+    def optional_child(self, key: str) -> _Reader | None:
+        value = self._get(key, None)
+        return None if value is None else _Reader(value, f"{self.path}.{key}")
+
+    def optional_positive_int(self, key: str, *, maximum: int | None = None) -> int | None:
+        if self._get(key, None) is None:
+            return None
+        return self.positive_int(key, maximum=maximum)
+
+    def boolean(self, key: str, default: Any = _MISSING) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            raise self._fail(key, "true or false", value)
+        return value
+
+    def matching(self, key: str, pattern: re.Pattern[str], expectation: str) -> str:
+        value = self._get(key)
+        if not isinstance(value, str) or not pattern.match(value):
+            raise self._fail(key, expectation, value)
+        return value
+
+    def matching_list(self, key: str, pattern: re.Pattern[str], expectation: str, *, length: int) -> tuple[str, ...]:
+        value = self._get(key)
+        if (
+            not isinstance(value, list)
+            or len(value) != length
+            or not all(isinstance(v, str) and pattern.match(v) for v in value)
+        ):
+            raise self._fail(key, expectation, value)
+        return tuple(value)
+
+    def choices(self, key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+        value = self._get(key, [])
+        if not isinstance(value, list) or not all(v in allowed for v in value) or len(set(value)) != len(value):
+            raise self._fail(key, f"a list without repeats drawn from {list(allowed)}", value)
+        return tuple(value)
+
+    def identifier(self, key: str) -> str:
+        value = self._get(key)
+        if not isinstance(value, str) or not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+            raise self._fail(key, "a lower-case identifier (letters, digits, _)", value)
+        return value
+
+    def optional_name(self, key: str) -> str | None:
+        value = self._get(key, None)
+        if value is None:
+            return None
+        if not isinstance(value, str) or not _NAME.match(value):
+            raise self._fail(key, "a resource name (lower-case letters, digits and -)", value)
+        return value
 
     def reject_unknown(self) -> None:
         """A misspelt key would otherwise be silently ignored and its default used."""

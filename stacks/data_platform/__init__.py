@@ -1,0 +1,1 @@
+"""Constructs of the financial ETL data platform (MWAA, Glue, Redshift Serverless, event trigger)."""

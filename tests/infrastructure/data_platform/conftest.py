@@ -1,0 +1,50 @@
+"""Fixtures and helpers of the DataPlatform-<env> tests: its templates from the session `synth` fixture (one synth
+per environment for the whole session, shared with the order-processing tests)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.infrastructure.cfn import CfnTemplate, as_list
+
+
+@pytest.fixture(scope="session")
+def data_template(synth: Callable[[str], Path]) -> Callable[[str], CfnTemplate]:
+    cache: dict[str, CfnTemplate] = {}
+
+    def _template(env: str) -> CfnTemplate:
+        if env not in cache:
+            path = synth(env) / f"DataPlatform-{env}.template.json"
+            cache[env] = CfnTemplate(json.loads(path.read_text()), stack_name=f"DataPlatform-{env}")
+        return cache[env]
+
+    return _template
+
+
+@pytest.fixture(scope="session")
+def data_dev(data_template: Callable[[str], CfnTemplate]) -> CfnTemplate:
+    return data_template("dev")
+
+
+@pytest.fixture(scope="session")
+def data_prod(data_template: Callable[[str], CfnTemplate]) -> CfnTemplate:
+    return data_template("prod")
+
+
+def statements(t: CfnTemplate, role_path: str) -> list[dict[str, Any]]:
+    return t.statements_of_role(t.logical_id(role_path))
+
+
+def allowed_actions(statement: dict[str, Any]) -> set[str]:
+    return set(as_list(statement["Action"]))
+
+
+def statements_with(t: CfnTemplate, role_path: str, action: str) -> Iterator[dict[str, Any]]:
+    for statement in statements(t, role_path):
+        if statement["Effect"] == "Allow" and action in allowed_actions(statement):
+            yield statement
