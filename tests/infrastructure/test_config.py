@@ -141,7 +141,7 @@ def test_missing_environments_block_is_reported():
         (
             "orders.powertoolsVersion",
             42,
-            "environments.prod.orders.powertoolsVersion must be a release number such as \"3.37.0\", got 42",
+            'environments.prod.orders.powertoolsVersion must be a release number such as "3.37.0", got 42',
         ),
         (
             "orders.approvalThreshold",
