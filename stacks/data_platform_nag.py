@@ -153,6 +153,14 @@ def acknowledge_findings(
         "{what}: Redshift Serverless has no managed rotation of a namespace's admin password through a "
         "hosted rotation function; rotate it with the namespace's admin password update when required."
     )
+    if warehouse.namespace is None:
+        acknowledge(
+            airflow.role,
+            "AwsSolutions-IAM5",
+            "An existing workgroup is named in config, and a workgroup's ARN carries its id, not its name: the "
+            "Data API statement covers this account's workgroups in this region (ExecuteStatement only).",
+            findings=[f"Resource::{rendered(warehouse, warehouse.workgroup_arn)}"],
+        )
     if warehouse.admin_secret is not None:
         acknowledge(warehouse.admin_secret, "AwsSolutions-SMG4", smg4.format(what="The namespace admin secret"))
 

@@ -108,8 +108,6 @@ class EtlTrigger(Construct):
             dead_letter_queue=self.dead_letter_queue,
             retry_attempts=2,
             max_event_age=max_event_age,
-            # One business date at a time is plenty, and it bounds what a flood of uploads could do.
-            reserved_concurrent_executions=2,
             environment={
                 "MWAA_ENVIRONMENT_NAME": environment_name,
                 "DAG_ID": dag_id,
