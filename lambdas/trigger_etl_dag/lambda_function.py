@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 from trigger_etl_dag.dag_run import DagRunRequest, MalformedEvent, business_date_of
 
-__all__ = ["ClientError", "DagRunNotCreated", "MalformedEvent", "lambda_handler"]
+__all__ = ["ClientError", "DagRunNotCreated", "DagRunRequest", "MalformedEvent", "lambda_handler"]
 
 ENVIRONMENT_NAME = os.environ["MWAA_ENVIRONMENT_NAME"]
 DAG_ID = os.environ["DAG_ID"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Iterator
+from datetime import date
 from types import ModuleType
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 from botocore.stub import Stubber
 
 from localrun.emulator import LocalContext
+from stacks.config import AirflowConfig
+from tests.conftest import ROOT
 
 ENVIRONMENT = "financial-etl-test"
 DAG_ID = "financial_etl_pipeline"
@@ -167,3 +170,22 @@ def test_an_mwaa_api_error_propagates_unchanged(trigger: ModuleType, mwaa: Stubb
     # when / then
     with pytest.raises(trigger.ClientError, match="AccessDeniedException"):
         trigger.lambda_handler(manifest_event("transactions/business_date=2026-11-23/_SUCCESS"), context())
+
+
+def test_the_run_the_trigger_asks_for_is_the_dag_of_this_repository_with_a_business_date_it_accepts(
+    trigger: ModuleType, monkeypatch: pytest.MonkeyPatch
+):
+    # given the DAG's own modules, as Airflow imports them from the dags folder
+    dags = ROOT / "dags"
+    monkeypatch.syspath_prepend(str(dags))
+    from financial_etl.dates import parse_business_date
+
+    request = trigger.DagRunRequest(dag_id=AirflowConfig.dag_id, business_date=date(2026, 11, 23))
+
+    # when
+    body = request.invoke_rest_api_params(ENVIRONMENT)["Body"]
+
+    # then
+    assert f'DAG_ID = "{AirflowConfig.dag_id}"' in (dags / "financial_etl_pipeline.py").read_text()
+    assert parse_business_date(body["conf"]["business_date"]) == "2026-11-23"
+    assert len(request.invoke_rest_api_params(ENVIRONMENT)["Path"]) <= 64  # InvokeRestApi's limit

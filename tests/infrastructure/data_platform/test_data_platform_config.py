@@ -129,3 +129,16 @@ def test_an_existing_vpc_with_two_subnets_in_two_zones_is_read():
 def test_an_existing_vpc_needs_two_subnets_in_two_different_zones(change: dict, message: str):
     with pytest.raises(ConfigError, match=f"^environments.dev.dataPlatform.network.existingVpc.{message}"):
         load("dev", environ=ACCOUNT, **{"dataPlatform.network.existingVpc": {**EXISTING_VPC, **change}})
+
+
+@pytest.mark.parametrize("mode", ["PRIVATE_ONLY", "PUBLIC_ONLY"])
+def test_webserver_access_mode_is_chosen_per_environment_and_defaults_to_private(mode: str):
+    # then
+    assert (
+        load("dev", **{"dataPlatform.airflow.webserverAccessMode": mode}).data_platform.airflow.webserver_access_mode
+        == mode
+    )
+    assert (
+        load("dev", **{"dataPlatform.airflow.webserverAccessMode": _DELETE}).data_platform.airflow.webserver_access_mode
+        == "PRIVATE_ONLY"
+    )
