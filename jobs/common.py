@@ -48,6 +48,8 @@ def spark_session(app_name: str) -> Any:
     spark.conf.set("spark.sql.legacy.timeParserPolicy", "CORRECTED")
     spark.conf.set("spark.sql.ansi.enabled", "false")
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+    # No _SUCCESS marker: Redshift's COPY reads every object under the curated prefix.
+    spark.sparkContext._jsc.hadoopConfiguration().set("mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
     return spark
 
 
@@ -89,10 +91,10 @@ def validate_csv_files(spark: Any, files: list[str], expected: Sequence[str], op
     for name in files:
         first = spark.read.text(name).first()
         widths.append(check_header(name, None if first is None else first.value, expected, optional_tail))
-    # Spark decodes invalid UTF-8 as U+FFFD: one scan over all files finds the first offending one.
+    # Java's UTF-8 decoder turns invalid bytes into U+FFFD: one scan over all files finds the first offending one.
     bad = (
         spark.read.text(files)
-        .where(F.col("value").contains("\ufffd"))
+        .where(F.decode(F.col("value").cast("binary"), "UTF-8").contains("\ufffd"))
         .select(F.input_file_name().alias("file"))
         .limit(1)
         .collect()

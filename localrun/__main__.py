@@ -1,4 +1,4 @@
-"""Command line: `python -m localrun orders ...` (see README, "Run it locally")."""
+"""Command line: `python -m localrun orders ...` and `python -m localrun etl ...` (see README, "Run it locally")."""
 
 from __future__ import annotations
 
@@ -34,6 +34,29 @@ def _orders(args: argparse.Namespace) -> int:
     return 0
 
 
+def _etl(args: argparse.Namespace) -> int:
+    # Imported here: Airflow and Spark are heavy, and `orders` needs neither.
+    from .etl import EtlRunError, report_counts, run_etl
+
+    if args.generate < 1:
+        raise InputError("--generate must be at least 1")
+    try:
+        reconciliation = run_etl(
+            args.date, args.out, transactions=args.transactions, market_data=args.market_data, generate=args.generate
+        )
+    except EtlRunError as exc:
+        print(f"error: the ETL run failed: {exc}", file=sys.stderr)
+        return 1
+    counts = report_counts(args.out)
+    print(
+        f"{reconciliation['business_date']}: input {reconciliation['input_rows']} = curated {reconciliation['curated_rows']}"
+        f" + quarantined {reconciliation['quarantined_rows']} + duplicates {reconciliation['duplicate_rows']};"
+        f" control total {reconciliation['control_total_usd']} USD; warehouse rows {reconciliation['warehouse_rows']}"
+    )
+    print("reports: " + ", ".join(f"{name} {count}" for name, count in counts.items()) + f" (in {args.out})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m localrun", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     orders.add_argument("--assembly", type=Path, default=Path("cdk.out"), help="cloud assembly from `make synth`")
     orders.add_argument("--stack", help="stack name, when the assembly holds several order stacks")
     orders.set_defaults(handler=_orders)
+    etl = commands.add_parser("etl", help="run one business date through the financial ETL DAG (dag.test())")
+    etl.add_argument("--date", required=True, help="business date, YYYY-MM-DD (UTC)")
+    etl.add_argument("--transactions", type=Path, help="a landing CSV file or a folder of them (default: generated)")
+    etl.add_argument("--market-data", type=Path, help="FX rates CSV: currency,usd_rate (default: generated)")
+    etl.add_argument("--generate", type=int, default=200, help="rows of the generated day (default 200)")
+    etl.add_argument("--out", type=Path, required=True, help="DIR for reconciliation.json, quarantine.csv, reports/...")
+    etl.set_defaults(handler=_etl)
     args = parser.parse_args(argv)
     if getattr(args, "concurrency", 1) < 1:
         parser.error("--concurrency must be at least 1")

@@ -1,0 +1,396 @@
+"""An in-process AWS for the financial ETL DAG: moto for S3, SNS and the Glue job definitions, plus:
+
+* Glue job runs execute the job's script (the copy uploaded to the scripts bucket, i.e. `jobs/`) on a
+  local Spark session, synchronously inside StartJobRun. Spark reads and writes a local mirror of the
+  emulated buckets: every bucket is copied out before a run and copied back after it (new, changed and
+  deleted objects), so the jobs see `file://` paths where Glue sees `s3://` ones;
+* the Redshift Data API (ExecuteStatement, BatchExecuteStatement, DescribeStatement,
+  GetStatementResult) runs for real on `localrun.redshift.Warehouse` (DuckDB behind sqlglot).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import runpy
+import shutil
+import sys
+import tempfile
+import threading
+import traceback
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import boto3
+
+from .emulator import LOCAL_ENV, ROOT
+from .redshift import Result, StatementError, Warehouse
+from .template import ACCOUNT, REGION
+
+JOBS = ROOT / "jobs"
+PREFIX = "local-financial-etl"
+BUCKETS = {
+    "landing_bucket": f"{PREFIX}-landing",
+    "raw_bucket": f"{PREFIX}-raw",
+    "curated_bucket": f"{PREFIX}-curated",
+    "reports_bucket": f"{PREFIX}-reports",
+}
+SCRIPTS_BUCKET = f"{PREFIX}-scripts"
+SCRIPTS_PREFIX = "glue/scripts"
+GLUE_TASKS = ("extract_transactions", "extract_market_data", "transform_data", "generate_reports")
+COPY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-redshift-copy"
+WORKGROUP = f"{PREFIX}-workgroup"
+DATABASE = "finance"
+
+
+def glue_job_name(task: str) -> str:
+    return f"{PREFIX}-{task.replace('_', '-')}"
+
+
+@dataclass
+class JobRun:
+    job_name: str
+    run_id: str
+    arguments: dict[str, str]
+    state: str = "RUNNING"
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class Statement:
+    id: str
+    sqls: list[str]
+    status: str = "FINISHED"
+    error: str | None = None
+    results: list[Result] = field(default_factory=list)
+
+
+class DataPlatform:
+    """Context manager: `with DataPlatform() as aws: aws.put_landing(...)`; one Spark session per process."""
+
+    def __init__(self) -> None:
+        self.job_runs: list[JobRun] = []
+        # job name -> one injected crash after the job wrote its output (tests of clearing and resuming)
+        self.crash_after_write: set[str] = set()
+        self.statements: dict[str, Statement] = {}
+        self.warehouse = Warehouse(self._fetch_prefix)
+        self.topic_arn = ""
+        self._mirror = Path(tempfile.mkdtemp(prefix="localrun-s3-"))
+        self._lock = threading.Lock()
+        self._patches: list[Any] = []
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+
+    # ---- lifecycle ------------------------------------------------------------------------------------
+
+    def __enter__(self) -> DataPlatform:
+        from moto import mock_aws
+
+        self._set_env(LOCAL_ENV)
+        self._mock = mock_aws()
+        self._mock.start()
+        try:
+            self._install_patches()
+            self._create_resources()
+            self._set_env(self.airflow_settings())
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for patcher in reversed(self._patches):
+            patcher.stop()
+        self._patches.clear()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+        self.warehouse.close()
+        shutil.rmtree(self._mirror, ignore_errors=True)
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION)
+
+    def airflow_settings(self) -> dict[str, str]:
+        """The `[financial_etl]` section as MWAA would export it, plus an aws_default connection."""
+        values = {
+            **BUCKETS,
+            **{f"glue_job_{task}": glue_job_name(task) for task in GLUE_TASKS},
+            "redshift_workgroup": WORKGROUP,
+            "redshift_database": DATABASE,
+            "redshift_copy_role_arn": COPY_ROLE_ARN,
+            "operations_topic_arn": self.topic_arn,
+        }
+        env = {f"AIRFLOW__FINANCIAL_ETL__{key.upper()}": value for key, value in values.items()}
+        env["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps({"conn_type": "aws", "extra": {"region_name": REGION}})
+        return env
+
+    def _create_resources(self) -> None:
+        s3 = self.client("s3")
+        for bucket in [*BUCKETS.values(), SCRIPTS_BUCKET]:
+            s3.create_bucket(Bucket=bucket)
+        for script in sorted(JOBS.glob("*.py")):
+            s3.upload_file(str(script), SCRIPTS_BUCKET, f"{SCRIPTS_PREFIX}/{script.name}")
+        self.topic_arn = self.client("sns").create_topic(Name=f"{PREFIX}-operations")["TopicArn"]
+        glue = self.client("glue")
+        for task in GLUE_TASKS:
+            glue.create_job(
+                Name=glue_job_name(task),
+                Role=f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-glue",
+                Command={"Name": "glueetl", "ScriptLocation": f"s3://{SCRIPTS_BUCKET}/{SCRIPTS_PREFIX}/{task}.py"},
+                DefaultArguments={"--extra-py-files": f"s3://{SCRIPTS_BUCKET}/{SCRIPTS_PREFIX}/common.py"},
+                GlueVersion="5.0",
+            )
+
+    # ---- S3 -------------------------------------------------------------------------------------------
+
+    def objects(self, bucket: str, prefix: str = "") -> Iterator[tuple[str, bytes]]:
+        """(key, body) of every object under the prefix, in key order."""
+        s3 = self.client("s3")
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"], s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+
+    def put(self, bucket: str, key: str, body: bytes) -> None:
+        self.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+
+    def sent_notifications(self) -> list[dict[str, Any]]:
+        """Messages published to the operations topic, oldest first."""
+        from moto.sns.models import sns_backends
+
+        topic = sns_backends[ACCOUNT][REGION].topics[self.topic_arn]
+        messages = [json.loads(message) for _, message, *_ in topic.sent_notifications]
+        # SnsHook publishes with MessageStructure=json: the body is under "default"
+        return [json.loads(m["default"]) if set(m) == {"default"} else m for m in messages]
+
+    def _local(self, uri: str) -> str:
+        """s3://bucket/key -> file:///mirror/bucket/key (other values unchanged)."""
+        if isinstance(uri, str) and uri.startswith("s3://"):
+            return "file://" + str(self._mirror / uri[5:]) + ("/" if uri.endswith("/") else "")
+        return uri
+
+    def _sync_down(self) -> None:
+        shutil.rmtree(self._mirror, ignore_errors=True)
+        for bucket in [*BUCKETS.values(), SCRIPTS_BUCKET]:
+            (self._mirror / bucket).mkdir(parents=True, exist_ok=True)
+            for key, body in self.objects(bucket):
+                path = self._mirror / bucket / key
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(body)
+
+    def _sync_up(self) -> None:
+        s3 = self.client("s3")
+        for bucket in BUCKETS.values():
+            root = self._mirror / bucket
+            local = {
+                path.relative_to(root).as_posix(): path
+                for path in root.rglob("*")
+                if path.is_file() and not path.name.startswith(".") and not path.name.endswith(".crc")
+            }
+            remote = dict(self.objects(bucket))
+            for key, path in local.items():
+                body = path.read_bytes()
+                if remote.get(key) != body:
+                    s3.put_object(Bucket=bucket, Key=key, Body=body)
+            for key in remote.keys() - local.keys():
+                s3.delete_object(Bucket=bucket, Key=key)
+
+    def _fetch_prefix(self, uri: str) -> list[Path]:
+        """Copy the objects under an s3:// prefix to a local folder (for COPY); returns their paths."""
+        bucket, _, prefix = uri[5:].partition("/")
+        target = Path(tempfile.mkdtemp(prefix="localrun-copy-", dir=self._mirror.parent))
+        paths = []
+        for index, (key, body) in enumerate(self.objects(bucket, prefix)):
+            path = target / f"{index:05d}-{Path(key).name}"
+            path.write_bytes(body)
+            paths.append(path)
+        return paths
+
+    # ---- Glue -----------------------------------------------------------------------------------------
+
+    def run_glue_job(self, job_name: str, run_id: str, script_location: str, arguments: dict[str, str]) -> JobRun:
+        """Execute the job's script on local Spark with its arguments (s3:// locations mirrored)."""
+        import time
+
+        run = JobRun(job_name=job_name, run_id=run_id, arguments=dict(arguments))
+        self.job_runs.append(run)
+        started = time.monotonic()
+        with self._lock:
+            self._sync_down()
+            script = Path(self._local(script_location).removeprefix("file://"))
+            extra = [
+                str(Path(self._local(path).removeprefix("file://")).parent)
+                for path in arguments.get("--extra-py-files", "").split(",")
+                if path
+            ]
+            argv = [str(script)]
+            for name, value in arguments.items():
+                if name != "--extra-py-files":
+                    argv += [name, self._local(value)]
+            saved_path, saved_argv = list(sys.path), list(sys.argv)
+            sys.path[:0] = [*extra, str(script.parent)]
+            sys.argv = argv
+            try:
+                local_spark()
+                runpy.run_path(str(script), run_name="__main__")
+                self._sync_up()
+                if job_name in self.crash_after_write:
+                    self.crash_after_write.discard(job_name)
+                    raise RuntimeError("injected crash: the job's driver was lost after writing its output")
+                run.state = "SUCCEEDED"
+            except BaseException as exc:
+                run.state = "FAILED"
+                run.error = f"{type(exc).__name__}: {exc}"
+                logging.getLogger(__name__).debug("Glue job %s failed:\n%s", job_name, traceback.format_exc())
+            finally:
+                sys.path[:] = saved_path
+                sys.argv = saved_argv
+                for name in ("common",):
+                    sys.modules.pop(name, None)
+        run.seconds = time.monotonic() - started
+        return run
+
+    # ---- Redshift Data API ----------------------------------------------------------------------------
+
+    def run_statements(self, sqls: list[str]) -> Statement:
+        statement = Statement(id=str(uuid.uuid4()), sqls=list(sqls))
+        try:
+            statement.results = self.warehouse.execute_batch(statement.sqls)
+        except StatementError as exc:
+            statement.status, statement.error = "FAILED", str(exc)
+        self.statements[statement.id] = statement
+        return statement
+
+    # ---- patches --------------------------------------------------------------------------------------
+
+    def _install_patches(self) -> None:
+        from moto.glue.models import FakeJobRun, GlueBackend
+        from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
+
+        platform = self
+        original_start = GlueBackend.start_job_run
+        original_as_dict = FakeJobRun.as_dict
+
+        def start_job_run(backend: Any, name: str, *args: Any, **kwargs: Any) -> str:
+            run_id = original_start(backend, name, *args, **kwargs)
+            job = backend.get_job(name)
+            fake_run = next(r for r in job.job_runs if r.job_run_id == run_id)
+            run = platform.run_glue_job(name, run_id, job.command["ScriptLocation"], fake_run.arguments or {})
+            fake_run.status = run.state
+            fake_run.local_error = run.error
+            return run_id
+
+        def as_dict(fake_run: Any) -> dict[str, Any]:
+            result = original_as_dict(fake_run)
+            if getattr(fake_run, "local_error", None):
+                result["ErrorMessage"] = fake_run.local_error
+            return result
+
+        def execute_statement(response: Any) -> tuple[int, dict, str]:
+            statement = platform.run_statements([response._get_param("Sql")])
+            return 200, {}, json.dumps({"Id": statement.id, "Database": response._get_param("Database")})
+
+        def batch_execute_statement(response: Any) -> tuple[int, dict, str]:
+            statement = platform.run_statements(response._get_param("Sqls"))
+            return 200, {}, json.dumps({"Id": statement.id, "Database": response._get_param("Database")})
+
+        def describe_statement(response: Any) -> tuple[int, dict, str]:
+            statement = platform.statements[response._get_param("Id")]
+            last = statement.results[-1] if statement.results else Result()
+            body = {
+                "Id": statement.id,
+                "Status": statement.status,
+                "QueryString": "; ".join(statement.sqls),
+                "HasResultSet": bool(last.columns),
+                "ResultRows": len(last.rows) if last.columns else last.affected,
+            }
+            if statement.error:
+                body["Error"] = statement.error
+            return 200, {}, json.dumps(body)
+
+        def get_statement_result(response: Any) -> tuple[int, dict, str]:
+            result = platform.statements[response._get_param("Id")].results[-1]
+            return (
+                200,
+                {},
+                json.dumps(
+                    {
+                        "ColumnMetadata": [{"name": name, "typeName": kind} for name, kind in result.columns],
+                        "Records": [[_field(value) for value in row] for row in result.rows],
+                        "TotalNumberRows": len(result.rows),
+                    }
+                ),
+            )
+
+        patches = [
+            mock.patch.object(GlueBackend, "start_job_run", start_job_run),
+            mock.patch.object(FakeJobRun, "as_dict", as_dict),
+            mock.patch.object(RedshiftDataAPIServiceResponse, "execute_statement", execute_statement),
+            mock.patch.object(
+                RedshiftDataAPIServiceResponse, "batch_execute_statement", batch_execute_statement, create=True
+            ),
+            mock.patch.object(RedshiftDataAPIServiceResponse, "describe_statement", describe_statement),
+            mock.patch.object(RedshiftDataAPIServiceResponse, "get_statement_result", get_statement_result),
+        ]
+        for patcher in patches:
+            patcher.start()
+            self._patches.append(patcher)
+
+
+def _field(value: Any) -> dict[str, Any]:
+    """One value as a Data API record field."""
+    if value is None:
+        return {"isNull": True}
+    if isinstance(value, bool):
+        return {"booleanValue": value}
+    if isinstance(value, int):
+        return {"longValue": value}
+    if isinstance(value, float):
+        return {"doubleValue": value}
+    return {"stringValue": str(value)}
+
+
+_SPARK: Any = None
+
+
+def local_spark() -> Any:
+    """The process's Spark session, sized for a laptop (created once, reused by every job run)."""
+    global _SPARK
+    if _SPARK is None:
+        from pyspark.sql import SparkSession
+
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        _SPARK = (
+            SparkSession.builder.master("local[2]")
+            .appName("localrun-glue")
+            .config("spark.ui.enabled", "false")
+            # Small data: one shuffle partition, no adaptive re-planning, interpreted instead of compiled code.
+            .config("spark.sql.shuffle.partitions", "1")
+            .config("spark.sql.adaptive.enabled", "false")
+            .config("spark.sql.codegen.wholeStage", "false")
+            .config("spark.default.parallelism", "2")
+            .config("spark.driver.memory", "1g")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")
+            .getOrCreate()
+        )
+        _SPARK.sparkContext.setLogLevel("ERROR")
+    return _SPARK

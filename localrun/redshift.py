@@ -1,0 +1,120 @@
+"""A Redshift stand-in for the Data API: statements are parsed in the Redshift dialect with sqlglot,
+transpiled to DuckDB and executed there, so loads really happen and counts are real.
+
+* A statement that sqlglot cannot parse as Redshift SQL (or only as an opaque command) fails, as it
+  would fail to plan on Redshift.
+* `COPY table FROM 's3://...' ... FORMAT AS PARQUET` reads the Parquet objects under the prefix, which
+  the caller fetches from the emulated S3 (`fetch_prefix`).
+* A batch is one transaction on one session: temporary tables live for the batch, and a failing
+  statement rolls the whole batch back, as BatchExecuteStatement does.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+# sqlglot warns about each Redshift-only table property (DISTKEY, SORTKEY) it leaves out for DuckDB.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+class StatementError(Exception):
+    """A statement the emulated warehouse rejected (parse or execution error)."""
+
+
+@dataclass
+class Result:
+    columns: list[tuple[str, str]] = field(default_factory=list)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    affected: int = -1
+
+
+def parse_redshift(sql: str) -> exp.Expression:
+    """One Redshift statement as a sqlglot tree; StatementError if it does not parse as Redshift SQL."""
+    try:
+        trees = [tree for tree in sqlglot.parse(sql, read="redshift", error_level=sqlglot.ErrorLevel.RAISE) if tree]
+    except SqlglotError as exc:
+        raise StatementError(f"does not parse as Redshift SQL: {exc}") from None
+    if len(trees) != 1:
+        raise StatementError(f"expected one statement, got {len(trees)}")
+    if isinstance(trees[0], exp.Command):
+        raise StatementError(f"not a statement sqlglot understands in the Redshift dialect: {sql[:80]!r}")
+    return trees[0]
+
+
+class Warehouse:
+    """An embedded DuckDB database playing one Redshift database."""
+
+    def __init__(self, fetch_prefix: Callable[[str], list[Path]]):
+        self._db = duckdb.connect(":memory:")
+        self._fetch_prefix = fetch_prefix
+        self._lock = threading.Lock()
+        self.statements: list[str] = []
+
+    def close(self) -> None:
+        self._db.close()
+
+    def execute_batch(self, sqls: list[str], record: bool = True) -> list[Result]:
+        """Run the statements in one transaction; StatementError (after rollback) if one fails.
+        `record` appends them to `statements` (what a client sent, in order)."""
+        with self._lock:
+            if record:
+                self.statements.extend(sqls)
+            session = self._db.cursor()
+            try:
+                session.execute("BEGIN TRANSACTION")
+                results = []
+                for index, sql in enumerate(sqls, 1):
+                    try:
+                        results.append(self._execute(session, sql))
+                    except (StatementError, duckdb.Error) as exc:
+                        session.execute("ROLLBACK")
+                        raise StatementError(f"statement {index} of {len(sqls)}: {exc}") from None
+                session.execute("COMMIT")
+                return results
+            finally:
+                session.close()
+
+    def query(self, sql: str, record: bool = True) -> Result:
+        return self.execute_batch([sql], record)[0]
+
+    def _execute(self, session: Any, sql: str) -> Result:
+        tree = parse_redshift(sql)
+        if isinstance(tree, exp.Copy):
+            return self._copy(session, tree)
+        duck_sql = tree.sql(dialect="duckdb")
+        cursor = session.execute(duck_sql)
+        if cursor.description is None:
+            return Result()
+        columns = [(column[0], str(column[1])) for column in cursor.description]
+        return Result(columns=columns, rows=cursor.fetchall())
+
+    def _copy(self, session: Any, tree: exp.Copy) -> Result:
+        table = tree.this.sql(dialect="duckdb")
+        sources = [source.name for source in tree.args.get("files") or []]
+        options = " ".join(param.sql(dialect="redshift").upper() for param in tree.args.get("params") or [])
+        credentials = tree.args.get("credentials")
+        credentials = credentials.sql(dialect="redshift").upper() if credentials else ""
+        if len(sources) != 1 or not sources[0].startswith("s3://"):
+            raise StatementError(f"COPY needs one s3:// source, got {sources}")
+        if "PARQUET" not in options:
+            raise StatementError(f"only COPY ... FORMAT AS PARQUET is emulated, got {options!r}")
+        if "IAM_ROLE" not in credentials:
+            raise StatementError("COPY without IAM_ROLE cannot read S3")
+        files = [path for path in self._fetch_prefix(sources[0]) if path.name.endswith(".parquet")]
+        if not files:
+            raise StatementError(f"COPY: no Parquet objects under {sources[0]}")
+        listing = ", ".join("'" + str(path).replace("'", "''") + "'" for path in files)
+        before = session.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608 - table from a parsed tree
+        session.execute(f"INSERT INTO {table} SELECT * FROM read_parquet([{listing}])")  # noqa: S608
+        after = session.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608
+        return Result(affected=after - before)

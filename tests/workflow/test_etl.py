@@ -1,0 +1,103 @@
+"""The financial ETL DAG run end to end with dag.test() on the emulated platform: a generated day,
+its reconciliation, the warehouse load and a second run of the same date."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+
+from localrun.etl import EtlSession, generate_day
+
+DAY = "2026-11-23"
+TASKS = {"extract_transactions", "extract_market_data", "transform_data", "load_warehouse", "generate_reports"}
+
+
+@pytest.fixture(scope="module")
+def etl():
+    with EtlSession() as session:
+        yield session
+
+
+@pytest.fixture(scope="module")
+def first_run(etl):
+    transactions, rates = generate_day(DAY, 150)
+    etl.land(DAY, {"transactions.csv": transactions.encode()}, rates.encode())
+    run = etl.run(DAY)
+    return transactions, run, etl.outputs(DAY)
+
+
+def fact_rows(etl, day: str) -> list[tuple]:
+    sql = f"SELECT * FROM finance.fact_transactions WHERE business_date = '{day}' ORDER BY transaction_id"  # noqa: S608
+    return etl.platform.warehouse.query(sql, record=False).rows
+
+
+def test_a_generated_day_runs_every_task(first_run):
+    _, run, _ = first_run
+    assert run.state == "success", run.error
+    assert run.tasks == dict.fromkeys(TASKS, "success")
+
+
+def test_the_reconciliation_identity_holds_on_a_day_with_faults(first_run):
+    transactions, _, outputs = first_run
+    recon = outputs["reconciliation"]
+    assert recon["input_rows"] == len(transactions.splitlines()) - 1
+    assert recon["input_rows"] == recon["curated_rows"] + recon["quarantined_rows"] + recon["duplicate_rows"]
+    assert recon["quarantined_rows"] > 0
+    assert recon["duplicate_rows"] > 0
+
+
+def test_the_warehouse_holds_exactly_the_curated_rows_and_the_control_total(etl, first_run):
+    _, _, outputs = first_run
+    rows = fact_rows(etl, DAY)
+    assert outputs["reconciliation"]["warehouse_rows"] == len(rows) == outputs["reconciliation"]["curated_rows"]
+    assert len({row[1] for row in rows}) == len(rows)
+    assert sum(Decimal(row[-1]) for row in rows) == Decimal(outputs["reconciliation"]["control_total_usd"])
+
+
+def test_the_quarantine_names_a_rule_for_every_row(first_run):
+    _, _, outputs = first_run
+    rows = list(csv.DictReader(io.StringIO(outputs["quarantine"].decode())))
+    assert len(rows) == outputs["reconciliation"]["quarantined_rows"]
+    assert {row["reason"] for row in rows} <= {
+        "conflicting duplicate",
+        "missing transaction_id",
+        "missing account_id",
+        "unparseable amount",
+        "unparseable timestamp",
+        "timestamp outside business date",
+        "unknown channel",
+        "no FX rate for currency",
+    }
+
+
+def test_the_three_reports_are_written(first_run):
+    _, _, outputs = first_run
+    headers = {name: body.decode().splitlines()[0] for name, body in outputs["reports"].items()}
+    assert headers == {
+        "currency_transaction_report": "account_id,total_usd,transaction_count",
+        "structuring_candidates": "account_id,transaction_count,total_usd",
+        "daily_totals": "currency,transaction_count,total_amount,total_usd",
+    }
+
+
+def test_the_load_is_one_batch_of_redshift_sql_then_a_count(first_run):
+    _, run, _ = first_run
+    verbs = [sql.split()[0] for sql in run.statements]
+    assert verbs == ["CREATE", "CREATE", "CREATE", "COPY", "DELETE", "INSERT", "SELECT"]
+
+
+def test_a_second_run_of_the_same_date_replaces_the_rows_instead_of_adding_them(etl, first_run):
+    _, _, before = first_run
+    rows_before = fact_rows(etl, DAY)
+
+    again = etl.run(DAY)
+
+    assert again.state == "success", again.error
+    after = etl.outputs(DAY)
+    assert fact_rows(etl, DAY) == rows_before
+    assert after["reconciliation"] == before["reconciliation"]
+    assert after["quarantine"] == before["quarantine"]
+    assert after["reports"] == before["reports"]

@@ -1,0 +1,90 @@
+"""`python -m localrun etl` as a user runs it: DIR's files, identical re-runs, clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from localrun.__main__ import main
+from tests.conftest import ROOT
+
+HEADER = "transaction_id,account_id,timestamp,amount,currency,channel,counterparty,description\n"
+
+
+def localrun_etl(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "localrun", "etl", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()
+    }
+
+
+def test_two_runs_into_the_same_dir_write_identical_files(tmp_path, capsys):
+    out = tmp_path / "out"
+    args = ["etl", "--date", "2026-11-21", "--generate", "60", "--out", str(out)]
+
+    assert main(args) == 0
+    first = snapshot(out)
+    assert main(args) == 0
+
+    assert snapshot(out) == first
+    assert {"reconciliation.json", "quarantine.csv", "warehouse.sql"} <= set(first)
+    assert {
+        f"reports/{name}.csv" for name in ("currency_transaction_report", "structuring_candidates", "daily_totals")
+    } <= set(first)
+    assert any(name.startswith("curated/") and name.endswith(".parquet") for name in first)
+    recon = json.loads(first["reconciliation.json"])
+    assert list(recon) == [
+        "business_date",
+        "input_rows",
+        "curated_rows",
+        "quarantined_rows",
+        "duplicate_rows",
+        "control_total_usd",
+        "warehouse_rows",
+    ]
+    assert recon["warehouse_rows"] == recon["curated_rows"]
+    assert "warehouse rows" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"", "empty file"),
+        (b"id,account,amount\n1,a,2\n", "wrong header"),
+        ((HEADER + "t1,a1,2026-11-23T10:00:00Z,1.00,EUR,CARD,caf\xe9,\n").encode("latin-1"), "not UTF-8"),
+    ],
+)
+def test_a_malformed_input_file_is_named_and_nothing_is_written(tmp_path, body, problem):
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    (landing / "good.csv").write_text(HEADER + "t1,a1,2026-11-23T10:00:00Z,1.00,EUR,CARD,,\n")
+    (landing / "bad.csv").write_bytes(body)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "earlier.txt").write_text("left alone")
+
+    done = localrun_etl("--date", "2026-11-23", "--transactions", str(landing), "--out", str(out))
+
+    assert done.returncode == 2
+    assert f"{landing / 'bad.csv'}: {problem}" in done.stderr
+    assert snapshot(out) == {"earlier.txt": b"left alone"}
+
+
+def test_a_malformed_market_data_file_is_named(tmp_path):
+    rates = tmp_path / "fx.csv"
+    rates.write_text("currency;usd_rate\nEUR;1.1\n")
+
+    done = localrun_etl("--date", "2026-11-23", "--market-data", str(rates), "--out", str(tmp_path / "out"))
+
+    assert done.returncode == 2
+    assert f"{rates}: wrong header" in done.stderr
+    assert not (tmp_path / "out").exists()
