@@ -97,7 +97,7 @@ class DataPlatformStack(Stack):
             requirements_key=platform.requirements_key,
             startup_script=STARTUP_SCRIPT,
             startup_script_key=platform.startup_script_key,
-            extra_files=[(JOBS_DIR, platform.scripts_prefix)],
+            extra_folders=[(JOBS_DIR, platform.scripts_prefix)],
             log_group=deployment_logs,
         )
 
@@ -238,10 +238,10 @@ class DataPlatformStack(Stack):
             self.format_arn(
                 service="secretsmanager",
                 resource="secret",
-                resource_name=f"{config.airflow_secrets_prefix}{prefix}/*",
+                resource_name=f"{config.airflow_secrets_prefix}{kind}/*",
                 arn_format=ArnFormat.COLON_RESOURCE_NAME,
             )
-            for prefix in (platform.secrets_connections_prefix, platform.secrets_variables_prefix)
+            for kind in (platform.secrets_connections_prefix, platform.secrets_variables_prefix)
         )
         role.add_to_principal_policy(
             iam.PolicyStatement(

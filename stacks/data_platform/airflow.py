@@ -39,7 +39,8 @@ class AirflowFiles(Construct):
 
     The bucket is versioned; `requirements_version` and `startup_script_version` are the S3 object versions
     of exactly the files this synth deployed (read back after the upload, keyed by the files' content hash),
-    so a change to either changes the environment's properties and CloudFormation updates it.
+    so a change to either changes the environment's properties and CloudFormation updates it. Each
+    `(folder, prefix)` of `extra_folders` (the Glue scripts) is synced to its prefix of the same bucket.
     """
 
     def __init__(
@@ -54,7 +55,7 @@ class AirflowFiles(Construct):
         requirements_key: str,
         startup_script: Path,
         startup_script_key: str,
-        extra_files: Sequence[tuple[Path, str]] = (),
+        extra_folders: Sequence[tuple[Path, str]] = (),
         log_group: logs.ILogGroup,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -90,7 +91,7 @@ class AirflowFiles(Construct):
             role=self.role,
             log_group=log_group,
         )
-        for path, prefix in extra_files:
+        for path, prefix in extra_folders:
             s3deploy.BucketDeployment(
                 self,
                 "".join(part.capitalize() for part in path.name.split("_")),
