@@ -44,8 +44,12 @@ cdk.out/.synth-$(ENV): $(VENV)/.installed node_modules/.installed app.py cdk.jso
 	$(CDK) synth --quiet -c env=$(ENV)
 	@touch $@
 
+# One ETL day after the orders: a generated day through the real DAG (dag.test()), results in out/etl/.
+ETL_DATE ?= 2026-11-23
+
 demo: cdk.out/.synth-$(ENV)
 	$(BIN)/python -m localrun orders --summary --stack OrderProcessing-$(ENV)
+	$(BIN)/python -m localrun etl --date $(ETL_DATE) --out out/etl
 
 lint: install
 	$(BIN)/ruff check .

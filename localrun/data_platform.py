@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -249,7 +250,9 @@ class DataPlatform:
             sys.argv = argv
             try:
                 local_spark()
-                runpy.run_path(str(script), run_name="__main__")
+                # what the job prints goes to its log on Glue; locally to stderr, away from the CLI's summary
+                with contextlib.redirect_stdout(sys.stderr):
+                    runpy.run_path(str(script), run_name="__main__")
                 self._sync_up()
                 if job_name in self.crash_after_write:
                     self.crash_after_write.discard(job_name)
@@ -368,6 +371,7 @@ def _field(value: Any) -> dict[str, Any]:
 
 
 _SPARK: Any = None
+LOG4J = Path(__file__).resolve().parent / "log4j2.properties"
 
 
 def local_spark() -> Any:
@@ -387,6 +391,7 @@ def local_spark() -> Any:
             .config("spark.sql.codegen.wholeStage", "false")
             .config("spark.default.parallelism", "2")
             .config("spark.driver.memory", "1g")
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG4J}")
             .config("spark.sql.session.timeZone", "UTC")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.hadoop.mapreduce.fileoutputcommitter.marksuccessfuljobs", "false")

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from localrun.data_platform import glue_job_name
 from localrun.etl import EtlSession, generate_day
 
 DAY = "2026-11-23"
@@ -89,15 +90,49 @@ def test_the_load_is_one_batch_of_redshift_sql_then_a_count(first_run):
     assert verbs == ["CREATE", "CREATE", "CREATE", "COPY", "DELETE", "INSERT", "SELECT"]
 
 
-def test_a_second_run_of_the_same_date_replaces_the_rows_instead_of_adding_them(etl, first_run):
-    _, _, before = first_run
-    rows_before = fact_rows(etl, DAY)
+def end_state(etl) -> dict:
+    outputs = etl.outputs(DAY)
+    sql = "SELECT * FROM finance.fact_transactions ORDER BY business_date, transaction_id"
+    return {
+        "reconciliation": outputs["reconciliation"],
+        "quarantine": outputs["quarantine"],
+        "reports": outputs["reports"],
+        "curated": outputs["curated"],
+        "warehouse": etl.platform.warehouse.query(sql, record=False).rows,
+    }
 
-    again = etl.run(DAY)
 
-    assert again.state == "success", again.error
-    after = etl.outputs(DAY)
-    assert fact_rows(etl, DAY) == rows_before
-    assert after["reconciliation"] == before["reconciliation"]
-    assert after["quarantine"] == before["quarantine"]
-    assert after["reports"] == before["reports"]
+@pytest.fixture(scope="module")
+def rerun_through_a_failure(etl, first_run):
+    """The same date again: transform_data dies after writing its output, then the run is resumed from there
+    (the extract tasks are left as succeeded, as clearing transform_data and its downstream does)."""
+    expected = end_state(etl)
+    etl.platform.crash_after_write.add(glue_job_name("transform_data"))
+    failed = etl.run(DAY)
+    jobs_before = len(etl.platform.job_runs)
+    resumed = etl.run(DAY, mark_success="extract_.*")
+    return expected, failed, resumed, etl.platform.job_runs[jobs_before:]
+
+
+def test_a_failure_in_transform_stops_the_run_and_notifies_operations(etl, rerun_through_a_failure):
+    _, failed, _, _ = rerun_through_a_failure
+    assert failed.state == "failed"
+    assert failed.tasks["transform_data"] == "failed"
+    assert failed.tasks["load_warehouse"] == failed.tasks["generate_reports"] == "upstream_failed"
+    assert "injected crash" in failed.error
+    assert [(n["task_id"], n["business_date"]) for n in etl.platform.sent_notifications()] == [("transform_data", DAY)]
+
+
+def test_resuming_from_transform_reruns_only_it_and_its_downstream(rerun_through_a_failure):
+    _, _, resumed, jobs = rerun_through_a_failure
+    assert resumed.state == "success", resumed.error
+    assert [job.job_name for job in jobs] == [glue_job_name("transform_data"), glue_job_name("generate_reports")]
+
+
+def test_the_resumed_second_run_ends_exactly_as_the_first_run_without_doubling_the_warehouse(
+    etl, rerun_through_a_failure
+):
+    expected, _, _, _ = rerun_through_a_failure
+    after = end_state(etl)
+    assert len(after["warehouse"]) == expected["reconciliation"]["curated_rows"]
+    assert after == expected
