@@ -318,12 +318,11 @@ def configuration_options(
     variables_prefix: str,
     dag_settings: Mapping[str, str],
 ) -> dict[str, str]:
-    """Airflow options of the environment: UTC, no catch-up unless configured, no example DAGs, the Secrets
+    """Airflow options of the environment: UTC, no catch-up unless configured, the Secrets
     Manager backend for connections and variables under this environment's prefixes, and `dag_settings` as
     the section the DAG reads (MWAA exports `financial_etl.<key>` as AIRFLOW__FINANCIAL_ETL__<KEY>)."""
     return {
         "core.default_timezone": "utc",
-        "core.load_examples": "False",
         "scheduler.catchup_by_default": str(catchup_by_default),
         "secrets.backend": "airflow.providers.amazon.aws.secrets.secrets_manager.SecretsManagerBackend",
         "secrets.backend_kwargs": json.dumps(
