@@ -3,7 +3,9 @@ folder (and on `sys.path`, as MWAA puts it), set up once per process before Airf
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +23,7 @@ def prepare_airflow() -> Path:
     if "home" in _state:
         return _state["home"]  # type: ignore[return-value]
     home = Path(tempfile.mkdtemp(prefix="localrun-airflow-"))
+    atexit.register(shutil.rmtree, home, True)
     os.environ.update(
         {
             "AIRFLOW_HOME": str(home),

@@ -82,7 +82,9 @@ class DataPlatform:
         self.statements: dict[str, Statement] = {}
         self.warehouse = Warehouse(self._fetch_prefix)
         self.topic_arn = ""
-        self._mirror = Path(tempfile.mkdtemp(prefix="localrun-s3-"))
+        # the buckets' local mirror for Spark and the objects fetched for COPY, removed on exit
+        self._workspace = Path(tempfile.mkdtemp(prefix="localrun-etl-"))
+        self._mirror = self._workspace / "s3"
         self._lock = threading.Lock()
         self._patches: list[Any] = []
         self._saved_env: dict[str, str | None] = {}
@@ -119,7 +121,7 @@ class DataPlatform:
                 os.environ[key] = value
         self._saved_env.clear()
         self.warehouse.close()
-        shutil.rmtree(self._mirror, ignore_errors=True)
+        shutil.rmtree(self._workspace, ignore_errors=True)
 
     def _set_env(self, values: dict[str, str]) -> None:
         for key, value in values.items():
@@ -216,7 +218,7 @@ class DataPlatform:
     def _fetch_prefix(self, uri: str) -> list[Path]:
         """Copy the objects under an s3:// prefix to a local folder (for COPY); returns their paths."""
         bucket, _, prefix = uri[5:].partition("/")
-        target = Path(tempfile.mkdtemp(prefix="localrun-copy-", dir=self._mirror.parent))
+        target = Path(tempfile.mkdtemp(prefix="copy-", dir=self._workspace))
         paths = []
         for index, (key, body) in enumerate(self.objects(bucket, prefix)):
             path = target / f"{index:05d}-{Path(key).name}"
