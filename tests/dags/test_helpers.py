@@ -13,7 +13,7 @@ from financial_etl.config import KEYS, REQUIRED_KEYS, ConfigError, EtlConfig, Re
 from financial_etl.dates import business_date
 from financial_etl.locations import Locations
 from financial_etl.notifications import failure_message
-from financial_etl.warehouse import count_statement, load_statements
+from financial_etl.warehouse import LoadMismatchError, count_statement, load_statements, load_warehouse
 
 from localrun.redshift import StatementError, parse_redshift
 
@@ -99,3 +99,33 @@ def test_failure_message_names_the_task_and_the_business_date():
     assert message["task_id"] == "transform_data"
     assert message["business_date"] == "2026-11-23"
     assert message["exception"] == "boom"
+
+
+def fake_warehouse(rows_in_fact: int, curated_rows: int):
+    """S3 returns a reconciliation record, the Data API a count: the two hooks load_warehouse uses."""
+    s3 = mock.MagicMock()
+    s3.return_value.read_key.return_value = json.dumps({"curated_rows": curated_rows})
+    redshift = mock.MagicMock()
+    redshift.return_value.execute_query.return_value = SimpleNamespace(statement_id="s-1")
+    redshift.return_value.conn.get_statement_result.return_value = {"Records": [[{"longValue": rows_in_fact}]]}
+    return (
+        mock.patch("airflow.providers.amazon.aws.hooks.s3.S3Hook", s3),
+        mock.patch("airflow.providers.amazon.aws.hooks.redshift_data.RedshiftDataHook", redshift),
+        redshift,
+    )
+
+
+def test_the_load_runs_one_batch_and_passes_when_the_count_matches():
+    s3_patch, redshift_patch, redshift = fake_warehouse(rows_in_fact=5, curated_rows=5)
+    with s3_patch, redshift_patch:
+        result = load_warehouse(EtlConfig.from_mapping(SETTINGS), "2026-11-23")
+    assert result == {"business_date": "2026-11-23", "expected_rows": 5, "warehouse_rows": 5}
+    load_call, count_call = redshift.return_value.execute_query.call_args_list
+    assert isinstance(load_call.kwargs["sql"], list)
+    assert count_call.kwargs["sql"].startswith("SELECT COUNT(*)")
+
+
+def test_the_load_fails_when_the_warehouse_count_differs_from_the_reconciliation():
+    s3_patch, redshift_patch, _ = fake_warehouse(rows_in_fact=10, curated_rows=5)
+    with s3_patch, redshift_patch, pytest.raises(LoadMismatchError, match="holds 10 rows"):
+        load_warehouse(EtlConfig.from_mapping(SETTINGS), "2026-11-23")
