@@ -18,8 +18,8 @@ from constructs import Construct
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 FUNCTION_FOLDER = "trigger_etl_dag"
-# AWS's default entry module name; lambdas/*/handler.py are the order-processing functions (a test pins them).
-ENTRY_MODULE = "lambda_function"
+# Every function in lambdas/ has its entry point in <folder>/handler.py.
+ENTRY_MODULE = "handler"
 # The Airflow role the function acts as: "User" may trigger DAG runs, nothing administrative.
 AIRFLOW_ROLE = "User"
 

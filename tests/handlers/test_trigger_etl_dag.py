@@ -56,10 +56,10 @@ def trigger(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }.items():
         monkeypatch.setenv(name, value)
-    sys.modules.pop("trigger_etl_dag.lambda_function", None)
-    module = importlib.import_module("trigger_etl_dag.lambda_function")
+    sys.modules.pop("trigger_etl_dag.handler", None)
+    module = importlib.import_module("trigger_etl_dag.handler")
     yield module
-    sys.modules.pop("trigger_etl_dag.lambda_function", None)
+    sys.modules.pop("trigger_etl_dag.handler", None)
 
 
 @pytest.fixture

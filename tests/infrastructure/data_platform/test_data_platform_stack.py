@@ -622,8 +622,8 @@ def test_trigger_function_runs_in_the_private_subnets_and_dead_letters_its_own_f
 
     # then
     assert function["VpcConfig"]["SubnetIds"] == environment(data_dev)["NetworkConfiguration"]["SubnetIds"]
-    assert function["Handler"] == "trigger_etl_dag.lambda_function.lambda_handler"
-    assert (ROOT / "lambdas" / "trigger_etl_dag" / "lambda_function.py").is_file()
+    assert function["Handler"] == "trigger_etl_dag.handler.lambda_handler"
+    assert (ROOT / "lambdas" / "trigger_etl_dag" / "handler.py").is_file()
     assert function["Environment"]["Variables"]["MWAA_ENVIRONMENT_NAME"] == ENV_NAME
     assert function["Environment"]["Variables"]["DAG_ID"] == "financial_etl_pipeline"
     assert function["DeadLetterConfig"] == {
