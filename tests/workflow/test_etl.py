@@ -136,3 +136,15 @@ def test_the_resumed_second_run_ends_exactly_as_the_first_run_without_doubling_t
     after = end_state(etl)
     assert len(after["warehouse"]) == expected["reconciliation"]["curated_rows"]
     assert after == expected
+
+
+def test_the_curated_parquet_columns_are_in_the_staging_table_order(first_run, tmp_path):
+    import duckdb
+    from financial_etl.warehouse import CURATED_COLUMNS
+
+    _, _, outputs = first_run
+    part = tmp_path / "part.parquet"
+    part.write_bytes(outputs["curated"][0])
+    # COPY from Parquet maps columns by position: the order is the contract between the two
+    columns = duckdb.read_parquet(str(part)).columns
+    assert columns == [name for name, _ in CURATED_COLUMNS]
