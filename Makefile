@@ -39,8 +39,8 @@ deploy: install
 destroy: install
 	$(CDK) destroy --all -c env=$(ENV)
 
-# cdk.out is rebuilt whenever the infrastructure, the ASL or the Lambda code changed.
-cdk.out/.synth-$(ENV): $(VENV)/.installed node_modules/.installed app.py cdk.json $(shell find stacks statemachines lambdas -type f -not -path '*/__pycache__/*' 2>/dev/null)
+# cdk.out is rebuilt whenever the infrastructure, the ASL, the Lambda code or what MWAA and Glue deploy changed.
+cdk.out/.synth-$(ENV): $(VENV)/.installed node_modules/.installed app.py cdk.json $(shell find stacks statemachines lambdas dags jobs mwaa -type f -not -path '*/__pycache__/*' 2>/dev/null)
 	$(CDK) synth --quiet -c env=$(ENV)
 	@touch $@
 
