@@ -42,7 +42,7 @@ class Warehouse(Construct):
         self.database_name = config.database_name
         self.namespace: redshift.CfnNamespace | None = None
         self.admin_secret: secretsmanager.ISecret | None = None
-        # COPY assumes it; an existing namespace must have it attached (see docs/data-platform.md).
+        # COPY assumes it; an existing namespace must have it attached (see README, "What is deployed (the platform)").
         self.copy_role = iam.Role(
             self,
             "CopyRole",
