@@ -31,6 +31,7 @@ import boto3
 
 from .emulator import LOCAL_ENV, ROOT
 from .redshift import Result, StatementError, Warehouse
+from .session import MockedAws
 from .template import ACCOUNT, REGION
 
 JOBS = ROOT / "jobs"
@@ -72,10 +73,11 @@ class Statement:
     results: list[Result] = field(default_factory=list)
 
 
-class DataPlatform:
+class DataPlatform(MockedAws):
     """Context manager: `with DataPlatform() as aws: aws.put_landing(...)`; one Spark session per process."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.job_runs: list[JobRun] = []
         # job name -> one injected crash after the job wrote its output (tests of clearing and resuming)
         self.crash_after_write: set[str] = set()
@@ -86,18 +88,11 @@ class DataPlatform:
         self._workspace = Path(tempfile.mkdtemp(prefix="localrun-etl-"))
         self._mirror = self._workspace / "s3"
         self._lock = threading.Lock()
-        self._patches: list[Any] = []
-        self._saved_env: dict[str, str | None] = {}
-        self._mock: Any = None
 
     # ---- lifecycle ------------------------------------------------------------------------------------
 
     def __enter__(self) -> DataPlatform:
-        from moto import mock_aws
-
-        self._set_env(LOCAL_ENV)
-        self._mock = mock_aws()
-        self._mock.start()
+        self._start(LOCAL_ENV)
         try:
             self._install_patches()
             self._create_resources()
@@ -108,25 +103,9 @@ class DataPlatform:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for patcher in reversed(self._patches):
-            patcher.stop()
-        self._patches.clear()
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved_env.clear()
+        self._stop()
         self.warehouse.close()
         shutil.rmtree(self._workspace, ignore_errors=True)
-
-    def _set_env(self, values: dict[str, str]) -> None:
-        for key, value in values.items():
-            self._saved_env.setdefault(key, os.environ.get(key))
-            os.environ[key] = value
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
@@ -355,8 +334,7 @@ class DataPlatform:
             mock.patch.object(RedshiftDataAPIServiceResponse, "get_statement_result", get_statement_result),
         ]
         for patcher in patches:
-            patcher.start()
-            self._patches.append(patcher)
+            self._patch(patcher)
 
 
 def _field(value: Any) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from unittest import mock
 
 import boto3
 
+from .session import MockedAws
 from .template import ACCOUNT, REGION, Template, TemplateError, substitute_definition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,10 +95,11 @@ class Invocation:
     error: str | None
 
 
-class Emulator:
+class Emulator(MockedAws):
     """Context manager: `with Emulator(template) as aws: aws.client("sqs")...`."""
 
     def __init__(self, template: Template, env_overrides: dict[str, str] | None = None):
+        super().__init__()
         self.template = template
         self.env_overrides = env_overrides or {}
         self.functions: dict[str, Function] = {}
@@ -105,9 +107,6 @@ class Emulator:
         self.retry_waits: dict[str, list[tuple[str, float]]] = defaultdict(list)
         self._dynamodb_lock = threading.RLock()
         self._retry_context = threading.local()
-        self._patches: list[Any] = []
-        self._saved_env: dict[str, str | None] = {}
-        self._mock: Any = None
         self._warnings: Any = None
         self._moto_log_level = logging.NOTSET
         template.on_demand = self._create
@@ -115,17 +114,13 @@ class Emulator:
     # ---- lifecycle ------------------------------------------------------------------------------------
 
     def __enter__(self) -> Emulator:
-        from moto import mock_aws
-
-        self._set_env(LOCAL_ENV)
         # The interpreter logs every Fail state as an exception; outcomes are read from the history instead.
         self._moto_log_level = logging.getLogger("moto").level
         logging.getLogger("moto").setLevel(logging.CRITICAL)
         self._warnings = warnings.catch_warnings()
         self._warnings.__enter__()
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-        self._mock = mock_aws(config=MOTO_CONFIG)
-        self._mock.start()
+        self._start(LOCAL_ENV, MOTO_CONFIG)
         self._install_patches()
         try:
             for logical_id, resource in self.template.resources.items():
@@ -138,22 +133,11 @@ class Emulator:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for patcher in reversed(self._patches):
-            patcher.stop()
-        self._patches.clear()
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
+        self._stop()
         logging.getLogger("moto").setLevel(self._moto_log_level)
         if self._warnings is not None:
             self._warnings.__exit__(None, None, None)
             self._warnings = None
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved_env.clear()
 
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
@@ -174,11 +158,6 @@ class Emulator:
 
     def resource(self, service: str) -> Any:
         return boto3.resource(service, region_name=REGION)
-
-    def _set_env(self, values: dict[str, str]) -> None:
-        for key, value in values.items():
-            self._saved_env.setdefault(key, os.environ.get(key))
-            os.environ[key] = value
 
     # ---- patches --------------------------------------------------------------------------------------
 
@@ -232,8 +211,7 @@ class Emulator:
             mock.patch.object(retrier_decl, "time", RecordedTime),
             mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure),
         ):
-            patcher.start()
-            self._patches.append(patcher)
+            self._patch(patcher)
 
     # ---- Lambda runtime -------------------------------------------------------------------------------
 
