@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -67,3 +68,16 @@ def references(value: Any) -> Iterator[str]:
 
 def mentions(value: Any, logical_id: str) -> bool:
     return logical_id in set(references(value)) or f'"{logical_id}"' in json.dumps(value)
+
+
+def templates_of(synth: Callable[[str], Path], stack_prefix: str) -> Callable[[str], CfnTemplate]:
+    """`<stack_prefix>-<env>`'s synthesized template for an environment, read once per environment."""
+    cache: dict[str, CfnTemplate] = {}
+
+    def _template(env: str) -> CfnTemplate:
+        if env not in cache:
+            name = f"{stack_prefix}-{env}"
+            cache[env] = CfnTemplate(json.loads((synth(env) / f"{name}.template.json").read_text()), stack_name=name)
+        return cache[env]
+
+    return _template

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Template
 
-from tests.infrastructure.cfn import CfnTemplate
+from tests.infrastructure.cfn import CfnTemplate, templates_of
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -24,15 +23,7 @@ def _environment_agnostic() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def stack_template(synth: Callable[[str], Path]) -> Callable[[str], CfnTemplate]:
     """The OrderProcessing-<env> template of an environment, as plain JSON with lookup helpers."""
-    cache: dict[str, CfnTemplate] = {}
-
-    def _template(env: str) -> CfnTemplate:
-        if env not in cache:
-            path = synth(env) / f"OrderProcessing-{env}.template.json"
-            cache[env] = CfnTemplate(json.loads(path.read_text()), stack_name=f"OrderProcessing-{env}")
-        return cache[env]
-
-    return _template
+    return templates_of(synth, "OrderProcessing")
 
 
 @pytest.fixture(scope="session")

@@ -3,27 +3,18 @@ per environment for the whole session, shared with the order-processing tests)."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.infrastructure.cfn import CfnTemplate, as_list
+from tests.infrastructure.cfn import CfnTemplate, as_list, templates_of
 
 
 @pytest.fixture(scope="session")
 def data_template(synth: Callable[[str], Path]) -> Callable[[str], CfnTemplate]:
-    cache: dict[str, CfnTemplate] = {}
-
-    def _template(env: str) -> CfnTemplate:
-        if env not in cache:
-            path = synth(env) / f"DataPlatform-{env}.template.json"
-            cache[env] = CfnTemplate(json.loads(path.read_text()), stack_name=f"DataPlatform-{env}")
-        return cache[env]
-
-    return _template
+    return templates_of(synth, "DataPlatform")
 
 
 @pytest.fixture(scope="session")
