@@ -5,10 +5,17 @@ queues, topics, functions and state machine created from its template, and three
 * retry waits of the ASL interpreter are recorded per execution instead of slept;
 * every DynamoDB request runs under one lock, giving the per-item atomicity (and transactions'
   all-or-nothing) the real service has; moto alone can interleave a condition check and its write.
+
+Two more patches only make the interpreter fast enough to run thousands of executions (see README,
+"Performance"): a definition is parsed once, not once per execution (the interpreter keeps per-execution
+state in its Environment, never in the parsed program); JSONPath expressions are compiled once per path
+(jsonpath-ng builds its parser tables on every `parse`); and the interpreter's AWS clients are made once
+per service instead of per task.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import json
@@ -156,6 +163,21 @@ class Emulator(MockedAws):
                 return None
             raise
 
+    def execution_events(self, execution_arn: str) -> list[dict[str, Any]]:
+        """The execution's history events, read directly (moto's response serializer costs ~50 ms per
+        history page, more than the execution itself)."""
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend = stepfunctions_parser_backends[ACCOUNT][REGION]
+        events = backend.get_execution_history(execution_arn)["events"]
+        return [{**event, "type": getattr(event["type"], "value", event["type"])} for event in events]
+
+    def queue_depth(self, queue_url: str) -> int:
+        """Visible messages in a queue, read directly: the runner and the approver poll it."""
+        from moto.sqs.models import sqs_backends
+
+        return sqs_backends[ACCOUNT][REGION].get_queue(queue_url.rsplit("/", 1)[1]).approximate_number_of_messages
+
     def resource(self, service: str) -> Any:
         return boto3.resource(service, region_name=REGION)
 
@@ -165,7 +187,10 @@ class Emulator(MockedAws):
         from moto.awslambda_simple.models import LambdaSimpleBackend
         from moto.core.responses import EmptyResult
         from moto.dynamodb.responses import DynamoHandler
+        from moto.stepfunctions.parser.asl.component.common.path import result_path
         from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+        from moto.stepfunctions.parser.asl.utils import json_path
+        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
         from moto.stepfunctions.responses import StepFunctionResponse
 
         emulator = self
@@ -198,6 +223,15 @@ class Emulator(MockedAws):
             )
             return EmptyResult()
 
+        programs: dict[str, Any] = {}
+        original_entrypoint = ExecutionWorker._get_evaluation_entrypoint
+
+        def entrypoint(worker: Any) -> Any:
+            definition = worker._evaluation_details.state_machine_details.definition
+            if definition not in programs:
+                programs[definition] = original_entrypoint(worker)
+            return programs[definition]
+
         class RecordedTime:
             @staticmethod
             def sleep(seconds: float) -> None:
@@ -205,6 +239,10 @@ class Emulator(MockedAws):
                 emulator.retry_waits[execution].append((state, seconds))
 
         for patcher in (
+            mock.patch.object(json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse)),
+            mock.patch.object(result_path, "parse", functools.lru_cache(maxsize=4096)(result_path.parse)),
+            *self._client_cache_patches(),
+            mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint),
             mock.patch.object(LambdaSimpleBackend, "invoke", invoke),
             mock.patch.object(DynamoHandler, "call_action", locked_call_action),
             mock.patch.object(retrier_decl.RetrierDecl, "_eval_body", retrier_body),
@@ -212,6 +250,31 @@ class Emulator(MockedAws):
             mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure),
         ):
             self._patch(patcher)
+
+    @staticmethod
+    def _client_cache_patches() -> list[Any]:
+        """The interpreter asks `boto_client_for` for a new client on every task; botocore clients are
+        thread-safe, so one per (region, service) serves every execution."""
+        import moto.stepfunctions.parser.asl as asl
+        from moto.stepfunctions.parser.asl.utils import boto_client
+
+        original = boto_client.boto_client_for
+        clients: dict[tuple[str, str], Any] = {}
+        lock = threading.Lock()
+
+        def cached(region: str, service: str, state_credentials: Any = None) -> Any:
+            # moto ignores the state's credentials (no IAM evaluation), so they are not part of the key.
+            with lock:
+                if (region, service) not in clients:
+                    clients[region, service] = original(region=region, service=service)
+                return clients[region, service]
+
+        patches = [mock.patch.object(boto_client, "boto_client_for", cached)]
+        prefix = asl.__name__ + "."
+        for name, module in list(sys.modules.items()):
+            if name.startswith(prefix) and getattr(module, "boto_client_for", None) is boto_client.boto_client_for:
+                patches.append(mock.patch.object(module, "boto_client_for", cached))
+        return patches
 
     # ---- Lambda runtime -------------------------------------------------------------------------------
 

@@ -243,8 +243,7 @@ class OrdersRunner:
                     self.sqs.delete_message(QueueUrl=self.stack.intake_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _queue_depth(self, url: str) -> int:
-        attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+        return self.aws.queue_depth(url)
 
     # ---- the approver ---------------------------------------------------------------------------------
 
@@ -252,6 +251,9 @@ class OrdersRunner:
         """Answers approval requests through the approval API (the function behind POST
         /approvals/{token}/{decision}) as --approvals or the order's hint says; 'timeout' never answers."""
         while not self._stop.is_set():
+            if not self._queue_depth(queue_url):
+                time.sleep(0.02)  # an idle approver must not starve the executions of the GIL
+                continue
             messages = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
             for message in messages:
                 self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -288,8 +290,6 @@ class OrdersRunner:
                 answer = json.loads(response["Payload"].read())
                 if response.get("FunctionError") or answer.get("statusCode") != 200:
                     self.approver_errors.append(f"approval API answered {answer}")
-            if not messages:
-                time.sleep(0.02)  # an idle approver must not starve the executions of the GIL
 
     # ---- executions -----------------------------------------------------------------------------------
 
@@ -310,16 +310,6 @@ class OrdersRunner:
                 running.clear()
                 return
             time.sleep(0.01)
-
-    def history(self, execution_arn: str) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = []
-        kwargs: dict[str, Any] = {"executionArn": execution_arn, "maxResults": 1000}
-        while True:
-            page = self.sfn.get_execution_history(**kwargs)
-            events.extend(page["events"])
-            if not page.get("nextToken"):
-                return events
-            kwargs["nextToken"] = page["nextToken"]
 
     def run(self, lines: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         from order_domain.errors import MalformedOrderMessage
@@ -377,7 +367,7 @@ class OrdersRunner:
                     "line": line,
                     "name": described["name"],
                     "status": described["status"],
-                    "transitions": billed_transitions(self.history(arn)),
+                    "transitions": billed_transitions(self.aws.execution_events(arn)),
                     "retryWaits": [{"state": s, "seconds": w} for s, w in self.aws.retry_waits.get(arn, [])],
                 }
             )
