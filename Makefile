@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := $(NODE_MAJOR)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install synth diff deploy destroy demo test lint format clean
+.PHONY: install synth diff deploy destroy demo bench test lint format clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -50,6 +50,13 @@ ETL_DATE ?= 2026-11-23
 demo: cdk.out/.synth-$(ENV)
 	$(BIN)/python -m localrun orders --summary --stack OrderProcessing-$(ENV)
 	$(BIN)/python -m localrun etl --date $(ETL_DATE) --out out/etl
+
+# Benchmarks (see README, "Performance"): prints a table, writes bench/results.json. Not part of `make test`.
+# BENCH_ARGS="--only orders,lambdas" measures some sections; "--quick" is a smoke run, not figures.
+BENCH_ARGS ?=
+
+bench: cdk.out/.synth-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -102,6 +102,40 @@ class Invocation:
     error: str | None
 
 
+@dataclass(frozen=True)
+class ApiCall:
+    """One AWS request a handler made: what a bill counts (see bench/orders.py)."""
+
+    function: str
+    service: str
+    operation: str
+    # DynamoDB request units by the on-demand rules, for items within 1 KB (write) / 4 KB (read)
+    read_units: float = 0.0
+    write_units: float = 0.0
+
+
+def request_units(operation: str, params: dict[str, Any]) -> tuple[float, float]:
+    """(read, write) request units of a DynamoDB request whose items fit one unit: a strongly consistent
+    read is 1, an eventually consistent one 0.5, a write 1, and every item of a transaction counts twice."""
+    consistent = 1.0 if params.get("ConsistentRead") else 0.5
+    if operation in ("PutItem", "UpdateItem", "DeleteItem"):
+        return 0.0, 1.0
+    if operation in ("GetItem", "Query", "Scan"):
+        return consistent, 0.0
+    if operation == "BatchGetItem":
+        reads = 0.0
+        for request in params.get("RequestItems", {}).values():
+            reads += len(request.get("Keys", [])) * (1.0 if request.get("ConsistentRead") else 0.5)
+        return reads, 0.0
+    if operation == "BatchWriteItem":
+        return 0.0, float(sum(len(requests) for requests in params.get("RequestItems", {}).values()))
+    if operation == "TransactWriteItems":
+        return 0.0, 2.0 * len(params.get("TransactItems", []))
+    if operation == "TransactGetItems":
+        return 2.0 * len(params.get("TransactItems", [])), 0.0
+    return 0.0, 0.0
+
+
 class Emulator(MockedAws):
     """Context manager: `with Emulator(template) as aws: aws.client("sqs")...`."""
 
@@ -111,6 +145,8 @@ class Emulator(MockedAws):
         self.env_overrides = env_overrides or {}
         self.functions: dict[str, Function] = {}
         self.invocations: list[Invocation] = []
+        self.api_calls: list[ApiCall] = []
+        self._caller = threading.local()
         self.retry_waits: dict[str, list[tuple[str, float]]] = defaultdict(list)
         self._dynamodb_lock = threading.RLock()
         self._retry_context = threading.local()
@@ -184,6 +220,7 @@ class Emulator(MockedAws):
     # ---- patches --------------------------------------------------------------------------------------
 
     def _install_patches(self) -> None:
+        from botocore.client import BaseClient
         from moto.awslambda_simple.models import LambdaSimpleBackend
         from moto.core.responses import EmptyResult
         from moto.dynamodb.responses import DynamoHandler
@@ -238,7 +275,18 @@ class Emulator(MockedAws):
                 execution, state = getattr(emulator._retry_context, "current", None) or ("?", "?")
                 emulator.retry_waits[execution].append((state, seconds))
 
+        original_api_call = BaseClient._make_api_call
+
+        def recorded_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+            function = getattr(emulator._caller, "function", None)
+            if function is not None:
+                service = client.meta.service_model.service_name
+                reads, writes = request_units(operation, params) if service == "dynamodb" else (0.0, 0.0)
+                emulator.api_calls.append(ApiCall(function, service, operation, reads, writes))
+            return original_api_call(client, operation, params)
+
         for patcher in (
+            mock.patch.object(BaseClient, "_make_api_call", recorded_api_call),
             mock.patch.object(json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse)),
             mock.patch.object(result_path, "parse", functools.lru_cache(maxsize=4096)(result_path.parse)),
             *self._client_cache_patches(),
@@ -322,6 +370,8 @@ class Emulator(MockedAws):
             raise TemplateError(f"{function_name} ({function.handler}) has no code under {LAMBDA_CODE}")
         event = json.loads(body) if body else {}
         context = LocalContext(function.name, function.memory_mb, function.timeout_seconds)
+        caller = getattr(self._caller, "function", None)
+        self._caller.function = function_name
         started = time.perf_counter()
         try:
             result = function.entry(event, context)
@@ -335,6 +385,8 @@ class Emulator(MockedAws):
                     "stackTrace": traceback.format_exception(exc)[-3:],
                 }
             ).encode("utf-8")
+        finally:
+            self._caller.function = caller
         self.invocations.append(Invocation(function_name, time.perf_counter() - started, error))
         return payload, error is not None
 

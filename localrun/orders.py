@@ -6,6 +6,7 @@ requests through the approval API like a human approver, and reads the outcome f
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import threading
@@ -92,13 +93,31 @@ def billed_transitions(events: list[dict[str, Any]]) -> int:
     return entered + max(0, attempts - task_entries)
 
 
+def task_calls(events: list[dict[str, Any]]) -> dict[str, int]:
+    """Calls the execution made: `lambda` invocations (every attempt) and each service integration."""
+    calls: Counter = Counter()
+    for event in events:
+        if event["type"] == "LambdaFunctionScheduled":
+            calls["lambda"] += 1
+        elif event["type"] == "TaskScheduled":
+            details = event.get("taskScheduledEventDetails", {})
+            calls[f"{details.get('resourceType')}:{details.get('resource')}"] += 1
+    return dict(sorted(calls.items()))
+
+
 @dataclass
 class OrdersRun:
     results: list[dict[str, Any]]
     state: dict[str, Any]
     invocations: Counter = field(default_factory=Counter)
+    # (function, seconds) of every handler call, in order: the Lambda duration a bill is made of
+    handler_seconds: list[tuple[str, float]] = field(default_factory=list)
     seconds: float = 0.0
     peak_concurrency: int = 0
+    # line -> seconds from the message's send to its execution's end (started orders only)
+    latencies: dict[int, float] = field(default_factory=dict)
+    # seconds from the first message's send to the last execution's end (the emulator's set-up excluded)
+    processing_seconds: float = 0.0
 
     def summary(self) -> str:
         counts = Counter(r["status"] for r in self.results)
@@ -177,6 +196,8 @@ class OrdersRunner:
         self.dynamodb = aws.client("dynamodb")
         self.sns = aws.client("sns")
         self._stop = threading.Event()
+        self.sent: dict[int, dt.datetime] = {}
+        self.processing_seconds = 0.0
         self.approver_errors: list[str] = []
         self.peak_concurrency = 0
 
@@ -322,6 +343,7 @@ class OrdersRunner:
         lines_out: list[dict[str, Any]] = []
         running: set[str] = set()
         deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS + len(lines)
+        started = time.perf_counter()
         try:
             for number, body in enumerate(lines, start=1):
                 self._wait_below(running, self.concurrency, deadline)
@@ -333,6 +355,7 @@ class OrdersRunner:
                 arn = self.stack.execution_arn(execution_name(order_id)) if order_id else None
                 existed = arn is not None and self._status(arn) is not None
                 dead_before = self._queue_depth(self.stack.dlq_url)
+                self.sent[number] = dt.datetime.now(dt.UTC)
                 self.sqs.send_message(QueueUrl=self.stack.intake_url, MessageBody=body)
                 self.pump_intake()
                 entry: dict[str, Any] = {"line": number, "orderId": order_id, "arn": None}
@@ -353,6 +376,7 @@ class OrdersRunner:
                     entry["reason"] = "the intake neither started the order nor dead-lettered it"
                 lines_out.append(entry)
             self._wait_below(running, 1, deadline)
+            self.processing_seconds = time.perf_counter() - started
         finally:
             self._stop.set()
             approver.join(timeout=5)
@@ -362,12 +386,16 @@ class OrdersRunner:
         executions = []
         for arn, line in owners.items():
             described = self.sfn.describe_execution(executionArn=arn)
+            stopped = described.get("stopDate")
+            events = self.aws.execution_events(arn)
             executions.append(
                 {
                     "line": line,
                     "name": described["name"],
                     "status": described["status"],
-                    "transitions": billed_transitions(self.aws.execution_events(arn)),
+                    "latencySeconds": (stopped - self.sent[line]).total_seconds() if stopped else None,
+                    "transitions": billed_transitions(events),
+                    "calls": task_calls(events),
                     "retryWaits": [{"state": s, "seconds": w} for s, w in self.aws.retry_waits.get(arn, [])],
                 }
             )
@@ -469,6 +497,9 @@ def run_orders(
         if runner.approver_errors:
             raise RuntimeError("approver failed: " + "; ".join(runner.approver_errors))
         run.invocations = Counter(i.function for i in aws.invocations)
+        run.handler_seconds = [(i.function, i.seconds) for i in aws.invocations]
+        run.latencies = {e["line"]: e["latencySeconds"] for e in executions if e["latencySeconds"] is not None}
+        run.processing_seconds = runner.processing_seconds
         run.peak_concurrency = runner.peak_concurrency
     run.seconds = time.perf_counter() - started
     return run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from pathlib import Path
@@ -68,3 +69,19 @@ def test_missing_assembly_says_to_synth(tmp_path):
 def test_unfilled_placeholder_is_an_error():
     with pytest.raises(TemplateError, match="Missing"):
         substitute_definition('{"Resource": "${Missing}"}', {})
+
+
+def test_requests_are_recorded_for_the_handler_that_made_them(aws):
+    # given the warehouse check's function, and a request made outside any handler
+    function = aws.function_for("check_warehouse")
+    aws.client("sqs").list_queues()
+    # when the function runs
+    payload, error = aws.invoke(
+        function, json.dumps({"warehouse": "warehouse-1", "items": [{"sku": "SKU-1", "quantity": 1, "unitPrice": "1"}]})
+    )
+    # then only its DynamoDB reads are recorded (in on-demand read units), and the invocation with them
+    assert not error, payload
+    assert aws.api_calls
+    assert {(c.function, c.service) for c in aws.api_calls} == {(function, "dynamodb")}
+    assert sum(c.read_units for c in aws.api_calls) > 0
+    assert [i.function for i in aws.invocations] == [function]

@@ -142,3 +142,15 @@ def test_fifty_concurrent_orders_for_ten_units_never_oversell(run):
     payments = [p["status"] for p in result.state["payments"]]
     assert payments.count("CAPTURED") == 10
     assert payments.count("VOIDED") == 40
+
+
+def test_the_run_measures_what_a_bill_is_made_of(sample_run):
+    """The benchmark's inputs: per-execution calls and latency, handler durations and their AWS requests."""
+    happy = execution_of(sample_run, "o-1001")
+    assert happy["calls"] == {"lambda": 6, "sns:publish": 1}  # validate x2, two warehouses, reserve, process
+    assert 0 < happy["latencySeconds"] < sample_run.processing_seconds < sample_run.seconds
+    approved = execution_of(sample_run, "o-1006")
+    assert approved["calls"]["lambda:invoke.waitForTaskToken"] == 1
+    assert set(sample_run.latencies) == {e["line"] for e in sample_run.state["executions"]}
+    assert len(sample_run.handler_seconds) == sum(sample_run.invocations.values())
+    assert all(seconds > 0 for _, seconds in sample_run.handler_seconds)

@@ -1,0 +1,102 @@
+"""What every benchmark section shares: interleaved timing, medians and percentiles, and the Figure each
+section reports. Benchmarks print numbers; a missed target is reported, never raised."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class BenchError(Exception):
+    """A benchmark could not produce its figure (a command failed, an input is missing)."""
+
+
+@dataclass
+class Figure:
+    """One published number. `target` is `("<=", 2.0)` or `(">=", 30)`; `met` is derived from it."""
+
+    name: str
+    value: float
+    unit: str
+    target: tuple[str, float] | None = None
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        op, bound = self.target
+        return self.value <= bound if op == "<=" else self.value >= bound
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["target"] = f"{self.target[0]} {self.target[1]:g}" if self.target else None
+        data["met"] = self.met
+        return data
+
+
+@dataclass
+class Section:
+    """A section's figures (the table) and its details (everything else results.json keeps)."""
+
+    title: str
+    figures: list[Figure] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"title": self.title, "figures": [f.as_json() for f in self.figures], "details": self.details}
+
+
+def median(samples: Sequence[float]) -> float:
+    if not samples:
+        raise BenchError("no samples to take the median of")
+    return statistics.median(samples)
+
+
+def percentile(samples: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100): the smallest sample with at least p% of samples at or below it."""
+    if not samples:
+        raise BenchError("no samples to take a percentile of")
+    if not 0 < p <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {p}")
+    ordered = sorted(samples)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def interleaved(candidates: Mapping[str, Callable[[], Any]], *, runs: int, warmup: int = 1) -> dict[str, list[float]]:
+    """Wall seconds of each candidate, measured in rounds A, B, A, B, ... so that a noisy neighbour
+    slows both alike. `warmup` rounds run first and are discarded."""
+    if runs < 1:
+        raise ValueError("runs must be at least 1")
+    samples: dict[str, list[float]] = {name: [] for name in candidates}
+    for round_number in range(warmup + runs):
+        for name, candidate in candidates.items():
+            started = time.perf_counter()
+            candidate()
+            elapsed = time.perf_counter() - started
+            if round_number >= warmup:
+                samples[name].append(elapsed)
+    return samples
+
+
+def ratio(samples: Mapping[str, list[float]], numerator: str, denominator: str) -> float:
+    return median(samples[numerator]) / median(samples[denominator])
+
+
+def run_command(argv: Sequence[str], *, cwd: Path = ROOT, env: Mapping[str, str] | None = None) -> str:
+    """Runs a command and returns its stdout; a non-zero exit is a BenchError carrying the output's tail."""
+    completed = subprocess.run(
+        list(argv), cwd=cwd, env=dict(env) if env is not None else None, capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        tail = (completed.stdout + completed.stderr)[-2000:]
+        raise BenchError(f"{' '.join(argv)} exited {completed.returncode}:\n{tail}")
+    return completed.stdout

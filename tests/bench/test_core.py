@@ -1,0 +1,52 @@
+"""The benchmark's shared arithmetic: percentiles, interleaving, ratios and target verdicts."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.core import BenchError, Figure, interleaved, percentile, ratio, run_command
+
+
+def test_percentile_is_nearest_rank():
+    samples = [float(n) for n in range(1, 101)]  # 1..100
+    assert percentile(samples, 50) == 50.0
+    assert percentile(samples, 95) == 95.0
+    assert percentile(samples, 100) == 100.0
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+
+
+def test_percentile_rejects_empty_samples_and_bad_ranks():
+    with pytest.raises(BenchError):
+        percentile([], 50)
+    with pytest.raises(ValueError, match="percentile"):
+        percentile([1.0], 0)
+
+
+def test_interleaved_alternates_candidates_and_discards_warmup():
+    calls: list[str] = []
+    samples = interleaved({"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, runs=2, warmup=1)
+    assert calls == ["a", "b", "a", "b", "a", "b"]
+    assert [len(v) for v in samples.values()] == [2, 2]
+
+
+def test_ratio_divides_medians():
+    assert ratio({"app": [2.0, 4.0, 100.0], "base": [1.0, 2.0, 3.0]}, "app", "base") == 2.0
+
+
+@pytest.mark.parametrize(
+    ("value", "target", "met"),
+    [(1.9, ("<=", 2.0), True), (2.1, ("<=", 2.0), False), (31.0, (">=", 30.0), True), (3.0, (">=", 30.0), False)],
+)
+def test_a_figure_knows_whether_it_met_its_target(value, target, met):
+    figure = Figure("x", value, "u", target)
+    assert figure.met is met
+    assert figure.as_json()["met"] is met
+
+
+def test_a_figure_without_target_has_no_verdict():
+    assert Figure("x", 1.0, "u").as_json()["met"] is None
+
+
+def test_a_failing_command_is_a_bench_error_with_its_output(tmp_path):
+    with pytest.raises(BenchError, match="boom"):
+        run_command(["python3", "-c", "import sys; print('boom'); sys.exit(3)"], cwd=tmp_path)
