@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from . import prices
-from .core import BenchError, Figure, Section, median, percentile
+from .core import ROOT, BenchError, Figure, Section, median, percentile
 
 # The share of each kind of order in a generated batch; the rest are plain happy-path orders.
 MIX: dict[str, float] = {
@@ -237,7 +237,7 @@ def run(
     *, orders: int = 1000, concurrencies: tuple[int, ...] = (1, 8), runs: int = 3, warmup_orders: int = 50
 ) -> Section:
     """Runs `orders` generated orders at each concurrency, `runs` times interleaved after one warm-up run."""
-    assembly = Path("cdk.out")
+    assembly = ROOT / "cdk.out"
     if not (assembly / f"{STACK}.template.json").is_file():
         raise BenchError(f"cdk.out has no {STACK} template: run `make synth` first")
     lines, inventory, kinds = generate_orders(orders)

@@ -73,14 +73,18 @@ def transform(transactions: Any, rates: Any, business_date: str) -> tuple[Any, A
 
     rows = transactions.select(*TRANSACTION_COLUMNS)
     input_rows = rows.count()
-    unique = rows.dropDuplicates()
+    # One shuffle by transaction_id serves both the de-duplication and the window over each id's copies
+    # (hash partitioning on the id clusters equal rows too). `_n` counts each distinct row's exact copies, so
+    # the duplicates are summed with the other totals in one pass over the cached rows.
+    unique = rows.repartition("transaction_id").groupBy(*TRANSACTION_COLUMNS).agg(F.count(F.lit(1)).alias("_n"))
     copies = F.count(F.lit(1)).over(Window.partitionBy("transaction_id"))
-    ts = F.to_timestamp(F.col("timestamp"), TIMESTAMP_FORMAT)
+    ts = F.col("_ts")  # the timestamp parsed once per row, cached with the judged rows
     amount_ok = F.coalesce(F.col("amount").rlike(AMOUNT_PATTERN), F.lit(False))
     timestamp_ok = F.coalesce(F.col("timestamp").rlike(TIMESTAMP_PATTERN), F.lit(False)) & ts.isNotNull()
     judged = (
         unique.withColumn("_copies", F.when(F.col("transaction_id").isNotNull(), copies).otherwise(F.lit(1)))
         .join(F.broadcast(rates.select("currency", "usd_rate")), on="currency", how="left")
+        .withColumn("_ts", F.to_timestamp(F.col("timestamp"), TIMESTAMP_FORMAT))
         .withColumn(
             "reason",
             F.when(F.col("_copies") > 1, F.lit(CONFLICTING_DUPLICATE))
@@ -95,7 +99,10 @@ def transform(transactions: Any, rates: Any, business_date: str) -> tuple[Any, A
         .cache()
     )
     amount = F.col("amount").cast(DecimalType(*AMOUNT_TYPE))
-    curated = judged.where(F.col("reason").isNull()).select(
+    usd_rate = F.col("usd_rate").cast(DecimalType(18, 10))
+    amount_usd = F.bround(amount * usd_rate, 2).cast(DecimalType(*AMOUNT_USD_TYPE))
+    accepted = F.col("reason").isNull()
+    curated = judged.where(accepted).select(
         "transaction_id",
         "account_id",
         ts.alias("transaction_ts"),
@@ -104,19 +111,24 @@ def transform(transactions: Any, rates: Any, business_date: str) -> tuple[Any, A
         "channel",
         "counterparty",
         "description",
-        F.col("usd_rate").cast(DecimalType(18, 10)).alias("usd_rate"),
-        F.bround(amount * F.col("usd_rate").cast(DecimalType(18, 10)), 2)
-        .cast(DecimalType(*AMOUNT_USD_TYPE))
-        .alias("amount_usd"),
+        usd_rate.alias("usd_rate"),
+        amount_usd.alias("amount_usd"),
     )
-    quarantine = judged.where(F.col("reason").isNotNull()).select(*TRANSACTION_COLUMNS, "reason")
-    totals = curated.agg(F.count(F.lit(1)).alias("rows"), F.sum("amount_usd").alias("usd")).first()
+    quarantine = judged.where(~accepted).select(*TRANSACTION_COLUMNS, "reason")
+    # Every judged row once: input_rows (counted before) = curated + quarantined + duplicates only when the
+    # judging neither lost nor multiplied a row, which check_identity verifies.
+    totals = judged.agg(
+        F.count(F.when(accepted, F.lit(1))).alias("curated"),
+        F.sum(F.when(accepted, amount_usd)).alias("usd"),
+        F.count(F.when(~accepted, F.lit(1))).alias("quarantined"),
+        (F.coalesce(F.sum("_n"), F.lit(0)) - F.count(F.lit(1))).alias("duplicates"),
+    ).first()
     reconciliation = {
         "business_date": business_date,
         "input_rows": input_rows,
-        "curated_rows": totals.rows,
-        "quarantined_rows": quarantine.count(),
-        "duplicate_rows": input_rows - unique.count(),
+        "curated_rows": totals.curated,
+        "quarantined_rows": totals.quarantined,
+        "duplicate_rows": totals.duplicates,
         "control_total_usd": str(Decimal(totals.usd or 0).quantize(Decimal("0.01"))),
     }
     return curated, quarantine, reconciliation

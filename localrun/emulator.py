@@ -285,7 +285,18 @@ class Emulator(MockedAws):
                 emulator.api_calls.append(ApiCall(function, service, operation, reads, writes))
             return original_api_call(client, operation, params)
 
+        from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+        original_flush = AmazonCloudWatchEMFProvider.flush_metrics
+
+        def flush_and_clear(provider: Any, raise_on_empty_metrics: bool = False) -> None:
+            # With metrics disabled Powertools keeps every value, and prints them all once one metric holds
+            # 100: locally each invocation's metrics are dropped at its end instead.
+            original_flush(provider, raise_on_empty_metrics=raise_on_empty_metrics)
+            provider.clear_metrics()
+
         for patcher in (
+            mock.patch.object(AmazonCloudWatchEMFProvider, "flush_metrics", flush_and_clear),
             mock.patch.object(BaseClient, "_make_api_call", recorded_api_call),
             mock.patch.object(json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse)),
             mock.patch.object(result_path, "parse", functools.lru_cache(maxsize=4096)(result_path.parse)),
