@@ -121,22 +121,9 @@ def check_outcomes(results: list[dict[str, Any]], kinds: list[str]) -> Counter:
 
 def measure(lines: list[str], inventory: dict[str, Any], kinds: list[str], concurrency: int, assembly: Path) -> dict:
     """One run of the local runner; the figures of that run, plus the raw counts the cost model needs."""
-    from localrun.emulator import Emulator
     from localrun.orders import run_orders
 
-    captured: dict[str, Any] = {}
-    original_exit = Emulator.__exit__
-
-    def keep_records(emulator: Emulator, *exc: object) -> None:
-        captured["api_calls"] = list(emulator.api_calls)
-        captured["memory_mb"] = {name: f.memory_mb for name, f in emulator.functions.items()}
-        original_exit(emulator, *exc)
-
-    Emulator.__exit__ = keep_records  # type: ignore[method-assign]
-    try:
-        run = run_orders(lines, inventory, assembly=assembly, stack=STACK, concurrency=concurrency)
-    finally:
-        Emulator.__exit__ = original_exit  # type: ignore[method-assign]
+    run = run_orders(lines, inventory, assembly=assembly, stack=STACK, concurrency=concurrency)
     statuses = check_outcomes(run.results, kinds)
     executions = {e["line"]: e for e in run.state["executions"]}
     happy = [executions[r["line"]] for r, kind in zip(run.results, kinds, strict=True) if kind == "happy"]
@@ -164,8 +151,8 @@ def measure(lines: list[str], inventory: dict[str, Any], kinds: list[str], concu
         ],
         "state_machine_calls": sum((Counter(e["calls"]) for e in executions.values()), Counter()),
         "handler_seconds": run.handler_seconds,
-        "api_calls": captured.get("api_calls", []),
-        "memory_mb": captured.get("memory_mb", {}),
+        "api_calls": run.api_calls,
+        "memory_mb": run.memory_mb,
         "intake_messages": len(lines),
     }
 

@@ -112,6 +112,9 @@ class OrdersRun:
     invocations: Counter = field(default_factory=Counter)
     # (function, seconds) of every handler call, in order: the Lambda duration a bill is made of
     handler_seconds: list[tuple[str, float]] = field(default_factory=list)
+    # the AWS requests each handler made, and every function's configured memory (what a bill is made of)
+    api_calls: list[Any] = field(default_factory=list)
+    memory_mb: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     peak_concurrency: int = 0
     # line -> seconds from the message's send to its execution's end (started orders only)
@@ -498,6 +501,8 @@ def run_orders(
             raise RuntimeError("approver failed: " + "; ".join(runner.approver_errors))
         run.invocations = Counter(i.function for i in aws.invocations)
         run.handler_seconds = [(i.function, i.seconds) for i in aws.invocations]
+        run.api_calls = list(aws.api_calls)
+        run.memory_mb = {name: function.memory_mb for name, function in aws.functions.items()}
         run.latencies = {e["line"]: e["latencySeconds"] for e in executions if e["latencySeconds"] is not None}
         run.processing_seconds = runner.processing_seconds
         run.peak_concurrency = runner.peak_concurrency
