@@ -58,6 +58,9 @@ SQS_REQUEST = Price(0.40 / 1_000_000, "SQS standard request", "https://aws.amazo
 # SNS standard topics: https://aws.amazon.com/sns/pricing/ (deliveries to SQS and Lambda are free)
 SNS_PUBLISH = Price(0.50 / 1_000_000, "SNS publish (64 KB chunk)", "https://aws.amazon.com/sns/pricing/")
 
+# Glue Apache Spark jobs (Glue 5.0): https://aws.amazon.com/glue/pricing/ (billed per second, 1-minute minimum)
+GLUE_DPU_HOUR = Price(0.44, "Glue DPU-hour, Spark job", "https://aws.amazon.com/glue/pricing/")
+
 ALL = {
     "sfn_standard_transition": SFN_STANDARD_TRANSITION,
     "sfn_express_request": SFN_EXPRESS_REQUEST,
@@ -68,4 +71,5 @@ ALL = {
     "dynamodb_read_unit": DYNAMODB_READ_UNIT,
     "sqs_request": SQS_REQUEST,
     "sns_publish": SNS_PUBLISH,
+    "glue_dpu_hour": GLUE_DPU_HOUR,
 }

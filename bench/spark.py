@@ -33,6 +33,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
+from . import prices
 from .core import ROOT, BenchError, Figure, Section, median
 
 JOBS = ROOT / "jobs"
@@ -44,10 +45,9 @@ TARGET_ROWS_PER_SECOND = 100_000
 
 # ---- the Glue estimate's assumptions ----------------------------------------------------------------------
 
-# AWS Glue, Apache Spark jobs (Glue 5.0), us-east-1: USD 0.44 per DPU-hour, billed per second with a 1-minute
-# minimum. Source: https://aws.amazon.com/glue/pricing/ (as listed 2026-11).
-GLUE_USD_PER_DPU_HOUR = Decimal("0.44")
-GLUE_PRICE_SOURCE = "https://aws.amazon.com/glue/pricing/ (us-east-1, Spark jobs, as listed 2026-11)"
+# The Glue price lives with the others in bench/prices.py; Decimal here, as the estimate is money.
+GLUE_USD_PER_DPU_HOUR = Decimal(str(prices.GLUE_DPU_HOUR.usd))
+GLUE_PRICE_SOURCE = f"{prices.GLUE_DPU_HOUR.source} ({prices.REGION}, Spark jobs, as of {prices.PRICES_AS_OF})"
 # G.1X worker: 1 DPU = 4 vCPU and 16 GB of memory; Glue 5.0 runs Spark 3.5 (the version tested locally).
 G1X_VCPUS = 4
 G1X_DPUS = 1
