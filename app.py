@@ -7,6 +7,7 @@ import os
 
 import aws_cdk as cdk
 
+from stacks.api_gateway_account_stack import ApiGatewayAccountStack
 from stacks.compliance import CompliantApp, apply_rule_packs
 from stacks.config import load_environment
 from stacks.data_platform_stack import DataPlatformStack
@@ -27,7 +28,10 @@ def build_app(context: dict | None = None, outdir: str | None = None) -> cdk.App
         os.environ,
     )
     env = cdk.Environment(account=config.account, region=config.region)
-    OrderProcessingStack(app, config.order_processing_stack_name, config=config, env=env)
+    orders = OrderProcessingStack(app, config.order_processing_stack_name, config=config, env=env)
+    if config.creates_api_gateway_account:
+        # Deployed first: the approval API's stage logging needs the account's CloudWatch role in place.
+        orders.add_dependency(ApiGatewayAccountStack(app, config.api_gateway_account_stack_name, env=env))
     DataPlatformStack(app, config.data_platform_stack_name, config=config, env=env)
     apply_rule_packs(app)
     return app

@@ -50,6 +50,7 @@ _REMOVAL_POLICIES: Mapping[str, RemovalPolicy] = {
     "destroy": RemovalPolicy.DESTROY,
     "retain": RemovalPolicy.RETAIN,
 }
+_API_GATEWAY_ACCOUNT_MODES = ("create", "existing")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -76,6 +77,10 @@ class OrdersConfig:
     lambda_timeout_seconds: int
     intake_batch_size: int
     max_receive_count: int
+    # At most this many concurrent intake invocations (ScalingConfig.MaximumConcurrency, 2 to 1000:
+    # docs.aws.amazon.com/lambda/latest/dg/API_ScalingConfig.html), so a flood of orders cannot scale the
+    # poller without bound into the account's StartExecution quota.
+    intake_max_concurrency: int
     # The aws-lambda-powertools release the functions run: the AWS-published layer carrying it is resolved at
     # deploy time from its public SSM parameter, so the layer always matches what tests run locally
     # (requirements-dev.txt pins the same version; a test keeps the two equal).
@@ -258,6 +263,17 @@ class EnvironmentConfig:
     region: str | None = None
     operations_emails: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # API Gateway's CloudWatch role is one setting per account and region (AWS::ApiGateway::Account):
+    # "create" deploys the shared ApiGatewayAccount stack, "existing" relies on the one already set.
+    api_gateway_account: str = "create"
+
+    # The per-account, per-region stack holding AWS::ApiGateway::Account; one name for every environment, so
+    # environments sharing an account and region share the one resource.
+    api_gateway_account_stack_name: ClassVar[str] = "ApiGatewayAccount"
+
+    @property
+    def creates_api_gateway_account(self) -> bool:
+        return self.api_gateway_account == "create"
 
     @property
     def deletion_protection(self) -> bool:
@@ -370,6 +386,7 @@ def _parse_environment(r: _Reader, name: str, environ: Mapping[str, str]) -> Env
         log_retention_days=retention,
         operations_emails=r.emails("operationsEmails"),
         tags=r.tags("tags"),
+        api_gateway_account=r.choice("apiGatewayAccount", _API_GATEWAY_ACCOUNT_MODES, default="create"),
         orders=_parse_orders(r.child("orders")),
         data_platform=_parse_data_platform(
             r.child("dataPlatform"),
@@ -389,6 +406,7 @@ def _parse_orders(r: _Reader) -> OrdersConfig:
         lambda_timeout_seconds=r.positive_int("lambdaTimeoutSeconds", maximum=900),
         intake_batch_size=r.positive_int("intakeBatchSize", maximum=10),
         max_receive_count=r.positive_int("maxReceiveCount", maximum=1000),
+        intake_max_concurrency=r.positive_int("intakeMaxConcurrency", minimum=2, maximum=1000),
         powertools_version=r.version("powertoolsVersion"),
         approval_api_rate_limit=r.positive_int("approvalApiRateLimit"),
         approval_api_burst_limit=r.positive_int("approvalApiBurstLimit"),

@@ -117,14 +117,6 @@ def acknowledge_findings(
     )
     acknowledge(
         api,
-        "AwsSolutions-IAM4",
-        "API Gateway's account-level CloudWatch role must use the AWS-managed "
-        "AmazonAPIGatewayPushToCloudWatchLogs policy: API Gateway creates the execution log groups itself, "
-        "so their names are not known in advance.",
-        findings=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"],
-    )
-    acknowledge(
-        api,
         "AwsSolutions-COG4",
         "Approvers call the API with IAM (SigV4) authorization; there is no Cognito user pool to use.",
     )

@@ -140,7 +140,10 @@ class OrderProcessingStack(Stack):
         # Intake: queue -> intake function -> one execution per order.
         fns.intake.add_event_source(
             event_sources.SqsEventSource(
-                intake.queue, batch_size=orders.intake_batch_size, report_batch_item_failures=True
+                intake.queue,
+                batch_size=orders.intake_batch_size,
+                report_batch_item_failures=True,
+                max_concurrency=orders.intake_max_concurrency,
             )
         )
         fns.intake.add_environment("STATE_MACHINE_ARN", state_machine.state_machine_arn)

@@ -46,8 +46,9 @@ class ApprovalApi(Construct):
             rest_api_name=api_name,
             description="Answers orders waiting for human approval (task-token callbacks)",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            # API Gateway writes execution and access logs through one account-wide role; this creates it.
-            cloud_watch_role=True,
+            # Execution logs go through API Gateway's account-wide CloudWatch role, a per-account, per-region
+            # setting: the ApiGatewayAccount stack sets it once (stacks/api_gateway_account_stack.py).
+            cloud_watch_role=False,
             fail_on_warnings=True,
             deploy_options=apigw.StageOptions(
                 stage_name=stage_name,

@@ -159,6 +159,13 @@ def test_missing_environments_block_is_reported():
         ("orders.lambdaMemoryMb", 64, "environments.prod.orders.lambdaMemoryMb must be an integer >= 128"),
         ("orders.intakeBatchSize", 11, "environments.prod.orders.intakeBatchSize must be an integer <= 10"),
         ("orders.maxReceiveCount", True, "environments.prod.orders.maxReceiveCount must be an integer >= 1"),
+        ("orders.intakeMaxConcurrency", 1, "environments.prod.orders.intakeMaxConcurrency must be an integer >= 2"),
+        (
+            "orders.intakeMaxConcurrency",
+            1001,
+            "environments.prod.orders.intakeMaxConcurrency must be an integer <= 1000",
+        ),
+        ("apiGatewayAccount", "shared", "environments.prod.apiGatewayAccount must be one of ['create', 'existing']"),
         (
             "orders.alarms.lambdaErrorsThreshold",
             0,
@@ -178,7 +185,14 @@ def test_a_wrong_value_fails_with_its_key_path(dotted_key: str, value: Any, mess
 
 @pytest.mark.parametrize(
     "dotted_key",
-    ["removalPolicy", "logRetentionDays", "orders", "orders.approvalThreshold", "orders.alarms.periodMinutes"],
+    [
+        "removalPolicy",
+        "logRetentionDays",
+        "orders",
+        "orders.approvalThreshold",
+        "orders.alarms.periodMinutes",
+        "orders.intakeMaxConcurrency",
+    ],
 )
 def test_a_missing_value_fails_with_its_key_path(dotted_key: str):
     with pytest.raises(ConfigError, match=f"^environments.dev.{re.escape(dotted_key)} is missing$"):

@@ -647,3 +647,9 @@ def test_outputs_name_everything_a_client_or_operator_needs(dev: CfnTemplate):
         "ApprovalTopicArn",
         "OperationsTopicArn",
     }
+
+
+def test_a_flood_of_orders_scales_intake_only_to_the_configured_concurrency(dev: CfnTemplate, prod: CfnTemplate):
+    for template, expected in ((dev, 5), (prod, 50)):
+        (mapping,) = template.of_type("AWS::Lambda::EventSourceMapping").values()
+        assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": expected}
