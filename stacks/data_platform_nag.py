@@ -99,10 +99,10 @@ def acknowledge_findings(
         acknowledge(
             role,
             "AwsSolutions-IAM5",
-            "Glue creates one log stream per job run (named by run id) in the job's log group, and with a "
-            "security configuration associates the key with the /aws-glue/jobs/ groups it creates itself: "
-            "only those log groups are named, with ':*' for their streams.",
-            findings=[f"Resource::{rendered(glue, arn)}" for arn in glue.key_association_arns],
+            "Glue 5.0 creates log streams per job run (named by run id) in the <prefix>/error and <prefix>/output "
+            "groups, and with a security configuration associates the key with them: only the groups this stack "
+            "creates for the jobs are named, each with ':*', the form of a log group's ARN.",
+            findings=[f"Resource::{rendered(glue, arn)}" for arn in glue.key_association_arns if "*" in arn],
         )
     acknowledge(
         files.role,

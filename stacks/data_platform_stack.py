@@ -115,7 +115,7 @@ class DataPlatformStack(Stack):
                 "transform": ((lake.raw,), (lake.curated, lake.quarantine)),
                 "reports": ((lake.curated,), (lake.reports,)),
             },
-            log_group_name=config.data_log_group_name("glue"),
+            log_group_prefix=config.data_log_group_name("glue"),
             log_retention=config.log_retention,
             encryption_key=key,
             removal_policy=config.removal_policy,

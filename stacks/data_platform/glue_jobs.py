@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from types import MappingProxyType
 
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_glue as glue
@@ -14,13 +16,67 @@ from constructs import Construct
 
 from stacks.config import GlueConfig
 
+# Which logging job arguments each Glue version accepts: the table behind the synth-time rule "Glue logging
+# arguments match the Glue version". Glue 5.0 logs in real time to /aws-glue/jobs/error|output, or to
+# <prefix>/error|output with --custom-logGroup-prefix (docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html);
+# the continuous-logging arguments are for Glue 4.0 and earlier only
+# (docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging-enable.html).
+GLUE_5_LOGGING_DOC = "https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html"
+GLUE_4_LOGGING_DOC = "https://docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging-enable.html"
+_CONTINUOUS_LOGGING_ARGUMENTS = frozenset(
+    {
+        "--enable-continuous-cloudwatch-log",
+        "--enable-continuous-log-filter",
+        "--continuous-log-logGroup",
+        "--continuous-log-logStreamPrefix",
+        "--continuous-log-conversionPattern",
+    }
+)
+_CUSTOM_LOGGING_ARGUMENTS = frozenset({"--custom-logGroup-prefix", "--custom-logStream-prefix"})
+GLUE_LOGGING_ARGUMENTS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "5.0": _CUSTOM_LOGGING_ARGUMENTS,
+        "4.0": _CONTINUOUS_LOGGING_ARGUMENTS,
+        "3.0": _CONTINUOUS_LOGGING_ARGUMENTS,
+        "2.0": _CONTINUOUS_LOGGING_ARGUMENTS,
+    }
+)
+GLUE_LOGGING_DOCS: Mapping[str, str] = MappingProxyType(
+    {"5.0": GLUE_5_LOGGING_DOC, "4.0": GLUE_4_LOGGING_DOC, "3.0": GLUE_4_LOGGING_DOC, "2.0": GLUE_4_LOGGING_DOC}
+)
+ALL_LOGGING_ARGUMENTS = _CONTINUOUS_LOGGING_ARGUMENTS | _CUSTOM_LOGGING_ARGUMENTS
+# The prefix: at most 400 characters, no ':' or '*' (monitor-continuous-logging.html, "Custom logging").
+_LOG_GROUP_PREFIX = re.compile(r"[^:*]{1,400}")
+
+
+def misplaced_logging_arguments(glue_version: str, arguments: Mapping[str, object]) -> tuple[str, ...]:
+    """The logging arguments in `arguments` that `glue_version` does not take (all of them for an unknown version)."""
+    accepted = GLUE_LOGGING_ARGUMENTS.get(glue_version, frozenset())
+    return tuple(sorted(a for a in arguments if a in ALL_LOGGING_ARGUMENTS and a not in accepted))
+
+
+def glue_5_log_group_names(prefix: str, security_configuration_name: str) -> tuple[str, ...]:
+    """The log groups a Glue 5.0 job with `--custom-logGroup-prefix prefix` writes to.
+
+    Documented: `<prefix>/error` (system, Spark and GlueLogger logs) and `<prefix>/output` (stdout, stderr).
+    With a security configuration that encrypts CloudWatch Logs, Glue 4.0 and earlier append
+    `-<security configuration name>` to the group name (monitor-continuous-logging-enable.html, "Security
+    configuration with continuous logging"); the 5.0 page is silent on it, so both spellings are pre-created,
+    encrypted and retained, and none is left for Glue to create without retention.
+    """
+    if not _LOG_GROUP_PREFIX.fullmatch(prefix):
+        raise ValueError(f"--custom-logGroup-prefix {prefix!r}: 1-400 characters, no ':' or '*' ({GLUE_5_LOGGING_DOC})")
+    documented = (f"{prefix}/error", f"{prefix}/output")
+    return (*documented, *(f"{name}-{security_configuration_name}" for name in documented))
+
 
 class GlueJobs(Construct):
     """`jobs/<script>.py` as Glue 5.0 jobs (Spark 3.5, Python 3.11) reading their scripts from `scripts_bucket`.
 
     Each family's role reads exactly the buckets its jobs read and writes exactly those they write
-    (`access[family]`), besides the scripts and its own log group. Every job runs under one security
-    configuration: SSE-KMS for S3, CloudWatch Logs and job bookmarks, all with the platform key.
+    (`access[family]`), besides the scripts and the log groups Glue writes under `log_group_prefix`. Every job
+    runs under one security configuration: SSE-KMS for S3, CloudWatch Logs and job bookmarks, all with the
+    platform key.
     """
 
     def __init__(
@@ -34,26 +90,31 @@ class GlueJobs(Construct):
         scripts_prefix: str,
         temp_location: tuple[s3.IBucket, str],
         access: Mapping[str, tuple[tuple[s3.IBucket, ...], tuple[s3.IBucket, ...]]],
-        log_group_name: str,
+        log_group_prefix: str,
         log_retention: logs.RetentionDays,
         encryption_key: kms.IKey,
         removal_policy: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        self.log_group_name = log_group_name
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            log_group_name=log_group_name,
-            retention=log_retention,
-            encryption_key=encryption_key,
-            removal_policy=removal_policy,
+        security_configuration_name = f"{name_prefix}-glue"
+        self.log_group_prefix = log_group_prefix
+        self.log_group_names = glue_5_log_group_names(log_group_prefix, security_configuration_name)
+        self.log_groups = tuple(
+            logs.LogGroup(
+                self,
+                f"LogGroup{index}",
+                log_group_name=name,
+                retention=log_retention,
+                encryption_key=encryption_key,
+                removal_policy=removal_policy,
+            )
+            for index, name in enumerate(self.log_group_names)
         )
         self.security_configuration = glue.CfnSecurityConfiguration(
             self,
             "SecurityConfiguration",
-            name=f"{name_prefix}-glue",
+            name=security_configuration_name,
             encryption_configuration=glue.CfnSecurityConfiguration.EncryptionConfigurationProperty(
                 s3_encryptions=[
                     glue.CfnSecurityConfiguration.S3EncryptionProperty(
@@ -69,14 +130,16 @@ class GlueJobs(Construct):
             ),
         )
         temp_bucket, temp_prefix = temp_location
+        # The groups by name, with and without the ':*' that CloudWatch Logs appends to a group's ARN.
         self.key_association_arns = tuple(
             stack.format_arn(
                 service="logs",
                 resource="log-group",
-                resource_name=name,
+                resource_name=resource,
                 arn_format=ArnFormat.COLON_RESOURCE_NAME,
             )
-            for name in (f"{log_group_name}:*", "/aws-glue/jobs/*")
+            for name in self.log_group_names
+            for resource in (name, f"{name}:*")
         )
         self.roles: dict[str, iam.Role] = {}
         self.jobs: dict[str, glue.CfnJob] = {}
@@ -95,12 +158,18 @@ class GlueJobs(Construct):
                 bucket.grant_read_write(role)
             scripts_bucket.grant_read(role, f"{scripts_prefix}/*")
             temp_bucket.grant_read_write(role, f"{temp_prefix}/*")
-            self.log_group.grant_write(role)
+            for log_group in self.log_groups:
+                log_group.grant_write(role)
             encryption_key.grant_encrypt_decrypt(role)
             # A security configuration with CloudWatch encryption makes Glue associate the key with the log
-            # groups it writes; no grant covers logs:AssociateKmsKey.
+            # groups it writes, and without logs:AssociateKmsKey the job logs nothing
+            # (monitor-continuous-logging-enable.html; docs.aws.amazon.com/glue/latest/dg/encryption-security-configuration.html).
+            # Whether Glue 5.0 also tries to create the custom groups is not documented: CreateLogGroup is allowed
+            # on exactly the names this construct already created. No grant covers either action.
             role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["logs:AssociateKmsKey"], resources=list(self.key_association_arns))
+                iam.PolicyStatement(
+                    actions=["logs:AssociateKmsKey", "logs:CreateLogGroup"], resources=list(self.key_association_arns)
+                )
             )
             self.roles[family] = role
             for script in scripts:
@@ -125,20 +194,33 @@ class GlueJobs(Construct):
                     # A DAG run per business date: a second concurrent run of a step would race the first.
                     execution_property=glue.CfnJob.ExecutionPropertyProperty(max_concurrent_runs=1),
                     security_configuration=self.security_configuration.ref,
-                    default_arguments={
-                        "--job-language": "python",
-                        "--extra-py-files": scripts_bucket.s3_url_for_object(
-                            f"{scripts_prefix}/{config.shared_module}"
-                        ),
-                        "--TempDir": temp_bucket.s3_url_for_object(temp_prefix),
-                        "--enable-continuous-cloudwatch-log": "true",
-                        "--continuous-log-logGroup": log_group_name,
-                        "--enable-metrics": "true",
-                        "--enable-observability-metrics": "true",
-                        # The DAG passes explicit partitions per business date; bookmarks would skip reruns.
-                        "--job-bookmark-option": "job-bookmark-disable",
-                    },
+                    default_arguments=self._checked(
+                        config.glue_version,
+                        {
+                            "--job-language": "python",
+                            "--extra-py-files": scripts_bucket.s3_url_for_object(
+                                f"{scripts_prefix}/{config.shared_module}"
+                            ),
+                            "--TempDir": temp_bucket.s3_url_for_object(temp_prefix),
+                            # Glue 5.0 logs in real time to <prefix>/error and <prefix>/output; the stream names keep
+                            # Glue's default (run id), so no --custom-logStream-prefix.
+                            "--custom-logGroup-prefix": log_group_prefix,
+                            "--enable-metrics": "true",
+                            "--enable-observability-metrics": "true",
+                            # The DAG passes explicit partitions per business date; bookmarks would skip reruns.
+                            "--job-bookmark-option": "job-bookmark-disable",
+                        },
+                    ),
                 )
+
+    @staticmethod
+    def _checked(glue_version: str, arguments: dict[str, str]) -> dict[str, str]:
+        if misplaced := misplaced_logging_arguments(glue_version, arguments):
+            raise ValueError(
+                f"Glue {glue_version} does not take {', '.join(misplaced)} "
+                f"({GLUE_LOGGING_DOCS.get(glue_version, GLUE_5_LOGGING_DOC)})"
+            )
+        return arguments
 
     def job_arn(self, script: str) -> str:
         return Stack.of(self).format_arn(service="glue", resource="job", resource_name=self.job_names[script])

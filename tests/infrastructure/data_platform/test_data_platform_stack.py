@@ -524,8 +524,7 @@ def test_one_glue_5_job_per_script_sized_per_environment_under_the_kms_security_
         assert (JOBS_DIR / f"{script}.py").is_file()
         assert (job["WorkerType"], job["NumberOfWorkers"], job["Timeout"]) == (worker, count, timeout)
         assert job["SecurityConfiguration"] == {"Ref": security}
-        assert job["DefaultArguments"]["--enable-continuous-cloudwatch-log"] == "true"
-        assert job["DefaultArguments"]["--continuous-log-logGroup"] == f"/data-platform/{env}/glue"
+        assert job["DefaultArguments"]["--custom-logGroup-prefix"] == f"/data-platform/{env}/glue"
         assert join_text(job["DefaultArguments"]["--extra-py-files"]).endswith("/glue/scripts/common.py")
         assert job["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
     encryption = t.properties(security)["EncryptionConfiguration"]
