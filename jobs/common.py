@@ -126,6 +126,14 @@ def delete(spark: Any, path: str) -> None:
         fs.delete(hadoop_path, True)
 
 
+def read_single_file(spark: Any, path: str, suffix: str) -> bytes:
+    """The bytes of the one file under `path` whose name ends with suffix (e.g. what write_single_csv wrote)."""
+    found = [body for name, body in spark.sparkContext.binaryFiles(path).collect() if name.endswith(suffix)]
+    if len(found) != 1:
+        raise RuntimeError(f"expected one {suffix} file under {path}, found {len(found)}")
+    return bytes(found[0])
+
+
 def write_single_csv(frame: Any, path: str) -> None:
     """A small result as one CSV file with a header under `path` (replacing what was there)."""
     frame.coalesce(1).write.mode("overwrite").option("header", True).csv(path)

@@ -1,8 +1,17 @@
 """Glue job `generate_reports`: the day's regulatory reports from the curated partition, one CSV each.
 
     --curated_path  curated partition written by transform_data
-    --reports_path  e.g. s3://reports/ ; each report goes to <reports_path>/<report>/business_date=D/
+    --reports_path  e.g. s3://reports/reports/ ; each report is published as
+                    <reports_path>/<report>/business_date=D/<report>.csv
     --business_date YYYY-MM-DD
+    --TempDir       Glue's temporary directory (a job default argument): Spark writes the reports there first
+
+Spark never writes to the reports bucket. With Object Lock default retention (prod) S3 refuses a PUT without
+Content-MD5 or an x-amz-checksum header (docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html,
+docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html), and no Glue document says which headers Glue's S3
+writer sends; a Spark commit would also leave every temporary and replaced object locked for years. So Spark
+writes each report to a staging prefix under --TempDir, and the driver publishes the one CSV per report with
+PutObject carrying both Content-MD5 and a SHA-256 checksum, under a fixed key (a re-run adds a version).
 
 * currency_transaction_report: accounts whose CASH transactions add up to more than 10,000.00 USD in
   absolute value (deposits and withdrawals both count): account_id, total_usd, transaction_count;
@@ -12,12 +21,14 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from common import parse_args, spark_session, write_single_csv
+from common import parse_args, read_single_file, spark_session, write_single_csv
 
 CTR_THRESHOLD = Decimal("10000.00")
 STRUCTURING_LOW = Decimal("8000.00")
@@ -74,14 +85,44 @@ def reports(curated: Any) -> dict[str, Any]:
     }
 
 
+def report_key(prefix: str, name: str, business_date: str) -> str:
+    """The published object's key: <prefix>/<report>/business_date=D/<report>.csv."""
+    return "/".join(part for part in (prefix.strip("/"), name, f"business_date={business_date}", f"{name}.csv") if part)
+
+
+def publish_reports(s3: Any, reports_path: str, business_date: str, bodies: Mapping[str, bytes]) -> list[str]:
+    """PutObject each report with Content-MD5 and a SHA-256 checksum, as Object Lock requires; returns the URIs."""
+    if not reports_path.startswith("s3://"):
+        raise ValueError(f"--reports_path must be an s3:// URI, got {reports_path!r}")
+    bucket, _, prefix = reports_path[5:].partition("/")
+    published = []
+    for name, body in bodies.items():
+        key = report_key(prefix, name, business_date)
+        s3.put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=body,
+            ContentType="text/csv",
+            ContentMD5=base64.b64encode(hashlib.md5(body).digest()).decode("ascii"),  # noqa: S324 (S3's header)
+            ChecksumAlgorithm="SHA256",
+        )
+        published.append(f"s3://{bucket}/{key}")
+    return published
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    args = parse_args(argv, "curated_path", "reports_path", "business_date")
+    import boto3
+
+    args = parse_args(argv, "curated_path", "reports_path", "business_date", "TempDir")
     spark = spark_session("generate_reports")
     curated = spark.read.parquet(args["curated_path"]).cache()
-    base = args["reports_path"].rstrip("/")
+    staging = f"{args['TempDir'].rstrip('/')}/generate_reports/business_date={args['business_date']}"
+    bodies = {}
     for name, frame in reports(curated).items():
-        write_single_csv(frame, f"{base}/{name}/business_date={args['business_date']}")
-    print(f"generate_reports: {', '.join(REPORTS)} -> {base}")
+        write_single_csv(frame, f"{staging}/{name}")
+        bodies[name] = read_single_file(spark, f"{staging}/{name}", ".csv")
+    published = publish_reports(boto3.client("s3"), args["reports_path"], args["business_date"], bodies)
+    print(f"generate_reports: {', '.join(published)}")
 
 
 if __name__ == "__main__":

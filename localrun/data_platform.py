@@ -1,9 +1,13 @@
 """An in-process AWS for the financial ETL DAG: moto for S3, SNS and the Glue job definitions, plus:
 
+* the reports bucket has Object Lock with a default retention, as prod's: moto then refuses a PutObject
+  without Content-MD5 or a checksum header, as S3 does (MissingUploadObjectWithObjectLockHeaders);
 * Glue job runs execute the job's script (the copy uploaded to the scripts bucket, i.e. `jobs/`) on a
   local Spark session, synchronously inside StartJobRun. Spark reads and writes a local mirror of the
   emulated buckets: every bucket is copied out before a run and copied back after it (new, changed and
-  deleted objects), so the jobs see `file://` paths where Glue sees `s3://` ones;
+  deleted objects), so the jobs see `file://` paths where Glue sees `s3://` ones. Only what Spark changed
+  in the mirror is copied back: objects a job's driver writes with boto3 (the published reports) stay. The
+  arguments in `BOTO3_ARGUMENTS` name locations a job writes with boto3, not Spark: they stay `s3://`;
 * the Redshift Data API (ExecuteStatement, BatchExecuteStatement, DescribeStatement,
   GetStatementResult) runs for real on `localrun.redshift.Warehouse` (DuckDB behind sqlglot).
 """
@@ -44,6 +48,11 @@ BUCKETS = {
 }
 SCRIPTS_BUCKET = f"{PREFIX}-scripts"
 SCRIPTS_PREFIX = "glue/scripts"
+TEMP_DIR = f"s3://{BUCKETS['raw_bucket']}/_glue-temp"
+# Locations a job's driver writes with boto3 (jobs/generate_reports.py publishes there): not mirrored.
+BOTO3_ARGUMENTS = frozenset({"--reports_path"})
+# The reports bucket's default retention (prod: reportsObjectLockYears, COMPLIANCE mode); a day is enough here.
+REPORTS_LOCK_DAYS = 1
 GLUE_TASKS = ("extract_transactions", "extract_market_data", "transform_data", "generate_reports")
 COPY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-redshift-copy"
 WORKGROUP = f"{PREFIX}-workgroup"
@@ -87,6 +96,8 @@ class DataPlatform(MockedAws):
         # the buckets' local mirror for Spark and the objects fetched for COPY, removed on exit
         self._workspace = Path(tempfile.mkdtemp(prefix="localrun-etl-"))
         self._mirror = self._workspace / "s3"
+        # bucket -> key -> body as copied to the mirror before a job run
+        self._mirrored: dict[str, dict[str, bytes]] = {}
         self._lock = threading.Lock()
 
     # ---- lifecycle ------------------------------------------------------------------------------------
@@ -127,7 +138,15 @@ class DataPlatform(MockedAws):
     def _create_resources(self) -> None:
         s3 = self.client("s3")
         for bucket in [*BUCKETS.values(), SCRIPTS_BUCKET]:
-            s3.create_bucket(Bucket=bucket)
+            locked = bucket == BUCKETS["reports_bucket"]
+            s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=locked)
+        s3.put_object_lock_configuration(
+            Bucket=BUCKETS["reports_bucket"],
+            ObjectLockConfiguration={
+                "ObjectLockEnabled": "Enabled",
+                "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": REPORTS_LOCK_DAYS}},
+            },
+        )
         for script in sorted(JOBS.glob("*.py")):
             s3.upload_file(str(script), SCRIPTS_BUCKET, f"{SCRIPTS_PREFIX}/{script.name}")
         self.topic_arn = self.client("sns").create_topic(Name=f"{PREFIX}-operations")["TopicArn"]
@@ -137,7 +156,10 @@ class DataPlatform(MockedAws):
                 Name=glue_job_name(task),
                 Role=f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-glue",
                 Command={"Name": "glueetl", "ScriptLocation": f"s3://{SCRIPTS_BUCKET}/{SCRIPTS_PREFIX}/{task}.py"},
-                DefaultArguments={"--extra-py-files": f"s3://{SCRIPTS_BUCKET}/{SCRIPTS_PREFIX}/common.py"},
+                DefaultArguments={
+                    "--extra-py-files": f"s3://{SCRIPTS_BUCKET}/{SCRIPTS_PREFIX}/common.py",
+                    "--TempDir": TEMP_DIR,
+                },
                 GlueVersion="5.0",
             )
 
@@ -170,9 +192,11 @@ class DataPlatform(MockedAws):
 
     def _sync_down(self) -> None:
         shutil.rmtree(self._mirror, ignore_errors=True)
+        self._mirrored = {}
         for bucket in [*BUCKETS.values(), SCRIPTS_BUCKET]:
             (self._mirror / bucket).mkdir(parents=True, exist_ok=True)
-            for key, body in self.objects(bucket):
+            self._mirrored[bucket] = dict(self.objects(bucket))
+            for key, body in self._mirrored[bucket].items():
                 path = self._mirror / bucket / key
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(body)
@@ -186,7 +210,8 @@ class DataPlatform(MockedAws):
                 for path in root.rglob("*")
                 if path.is_file() and not path.name.startswith(".") and not path.name.endswith(".crc")
             }
-            remote = dict(self.objects(bucket))
+            # what Spark changed since the copy, not what the bucket holds now: a driver's boto3 writes stay
+            remote = self._mirrored.get(bucket, {})
             for key, path in local.items():
                 body = path.read_bytes()
                 if remote.get(key) != body:
@@ -225,7 +250,7 @@ class DataPlatform(MockedAws):
             argv = [str(script)]
             for name, value in arguments.items():
                 if name != "--extra-py-files":
-                    argv += [name, self._local(value)]
+                    argv += [name, value if name in BOTO3_ARGUMENTS else self._local(value)]
             saved_path, saved_argv = list(sys.path), list(sys.argv)
             sys.path[:0] = [*extra, str(script.parent)]
             sys.argv = argv
@@ -267,6 +292,7 @@ class DataPlatform(MockedAws):
     def _install_patches(self) -> None:
         from moto.glue.models import FakeJobRun, GlueBackend
         from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
+        from moto.s3.exceptions import MissingUploadObjectWithObjectLockHeaders
 
         platform = self
         original_start = GlueBackend.start_job_run
@@ -332,9 +358,23 @@ class DataPlatform(MockedAws):
             ),
             mock.patch.object(RedshiftDataAPIServiceResponse, "describe_statement", describe_statement),
             mock.patch.object(RedshiftDataAPIServiceResponse, "get_statement_result", get_statement_result),
+            mock.patch.object(MissingUploadObjectWithObjectLockHeaders, "__init__", object_lock_put_refused_as_s3),
         ]
         for patcher in patches:
             self._patch(patcher)
+
+
+def object_lock_put_refused_as_s3(error: Any) -> None:
+    """Fix: moto refuses a PUT without Content-MD5 or checksum to a bucket with default retention, as S3 does, but
+    with its own error code; S3 answers 400 InvalidRequest (the PutObject API reference,
+    docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, and the error users report from S3)."""
+    from moto.s3.exceptions import S3ClientError
+
+    S3ClientError.__init__(
+        error,
+        "InvalidRequest",
+        "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters",
+    )
 
 
 def _field(value: Any) -> dict[str, Any]:
