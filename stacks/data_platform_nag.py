@@ -88,7 +88,7 @@ def acknowledge_findings(
         buckets = {
             "ingest": (lake.landing, lake.raw),
             "transform": (lake.raw, lake.curated, lake.quarantine),
-            "reports": (lake.curated, lake.reports),
+            "reports": (lake.curated, lake.reports),  # reads curated, puts to reports
         }[family]
         _acknowledge_grants(
             role,

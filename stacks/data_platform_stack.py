@@ -113,8 +113,11 @@ class DataPlatformStack(Stack):
             access={
                 "ingest": ((lake.landing,), (lake.raw,)),
                 "transform": ((lake.raw,), (lake.curated, lake.quarantine)),
-                "reports": ((lake.curated,), (lake.reports,)),
+                "reports": ((lake.curated,), ()),
             },
+            # generate_reports stages its CSVs under the temp location and puts each one to the Object Lock
+            # bucket with its checksums (jobs/generate_reports.py): put only, so a job can never delete a report.
+            publishes={"reports": (lake.reports,)},
             log_group_prefix=config.data_log_group_name("glue"),
             log_retention=config.log_retention,
             encryption_key=key,

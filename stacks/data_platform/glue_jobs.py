@@ -74,7 +74,7 @@ class GlueJobs(Construct):
     """`jobs/<script>.py` as Glue 5.0 jobs (Spark 3.5, Python 3.11) reading their scripts from `scripts_bucket`.
 
     Each family's role reads exactly the buckets its jobs read and writes exactly those they write
-    (`access[family]`), besides the scripts and the log groups Glue writes under `log_group_prefix`. Every job
+    (`access[family]`), may only add objects to those it publishes to (`publishes[family]`), besides the scripts and the log groups Glue writes under `log_group_prefix`. Every job
     runs under one security configuration: SSE-KMS for S3, CloudWatch Logs and job bookmarks, all with the
     platform key.
     """
@@ -90,6 +90,7 @@ class GlueJobs(Construct):
         scripts_prefix: str,
         temp_location: tuple[s3.IBucket, str],
         access: Mapping[str, tuple[tuple[s3.IBucket, ...], tuple[s3.IBucket, ...]]],
+        publishes: Mapping[str, tuple[s3.IBucket, ...]] = MappingProxyType({}),
         log_group_prefix: str,
         log_retention: logs.RetentionDays,
         encryption_key: kms.IKey,
@@ -156,6 +157,9 @@ class GlueJobs(Construct):
                 bucket.grant_read(role)
             for bucket in writes:
                 bucket.grant_read_write(role)
+            # Buckets a family's driver only adds objects to (with boto3, never Spark): no read, no delete.
+            for bucket in publishes.get(family, ()):
+                bucket.grant_put(role)
             scripts_bucket.grant_read(role, f"{scripts_prefix}/*")
             temp_bucket.grant_read_write(role, f"{temp_prefix}/*")
             for log_group in self.log_groups:
