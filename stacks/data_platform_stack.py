@@ -115,8 +115,8 @@ class DataPlatformStack(Stack):
                 "transform": ((lake.raw,), (lake.curated, lake.quarantine)),
                 "reports": ((lake.curated,), ()),
             },
-            # generate_reports stages its CSVs under the temp location and puts each one to the Object Lock
-            # bucket with its checksums (jobs/generate_reports.py): put only, so a job can never delete a report.
+            # generate_reports stages its CSVs under the temp location and puts each one to the reports bucket
+            # (Object Lock in prod) with its checksums (jobs/generate_reports.py): put only, never a delete.
             publishes={"reports": (lake.reports,)},
             log_group_prefix=config.data_log_group_name("glue"),
             log_retention=config.log_retention,
