@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := $(NODE_MAJOR)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install synth diff deploy destroy demo bench test lint format clean
+.PHONY: install synth diff preflight deploy destroy demo bench test lint format clean
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -32,6 +32,11 @@ synth: install
 
 diff: install
 	$(CDK) diff -c env=$(ENV)
+
+# Read-only checks of the account and region before a deploy (bootstrap version, Powertools layer parameter, AZs,
+# quotas): one ok/fix line each; exit 1 when something needs fixing, 2 without credentials. Needs AWS credentials.
+preflight: install
+	$(BIN)/python -m preflight --env $(ENV)
 
 deploy: install
 	$(CDK) deploy --all -c env=$(ENV)

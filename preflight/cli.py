@@ -172,7 +172,9 @@ def _quota_results(clients: Clients, *, config: EnvironmentConfig, cdk_out: Path
 def _parse(argv: Sequence[str] | None, default_env: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m preflight", description=__doc__.splitlines()[0])
     parser.add_argument("--env", default=default_env, help=f"environment in cdk.json (default {default_env})")
-    parser.add_argument("--region", help="AWS region (default: the boto3 chain, AWS_REGION or the profile's)")
+    parser.add_argument(
+        "--region", help="AWS region (default: AWS_REGION, else the boto3 chain: AWS_DEFAULT_REGION or the profile's)"
+    )
     parser.add_argument("--profile", help="AWS profile (default: the boto3 chain, AWS_PROFILE)")
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="cloud assembly to read, if present")
     return parser.parse_args(argv)
@@ -201,12 +203,18 @@ def main(
     except ConfigError as error:
         return cannot_run(f"cdk.json: {error}")
     try:
-        session = session_factory(profile_name=args.profile, region_name=args.region)
+        # botocore itself reads AWS_DEFAULT_REGION and the profile, not AWS_REGION (the variable other SDKs and the
+        # CDK CLI honour): it is passed on explicitly.
+        session = session_factory(
+            profile_name=args.profile, region_name=args.region or os.environ.get("AWS_REGION") or None
+        )
     except BotoCoreError as error:
         return cannot_run(str(error))
     region = session.region_name
     if not region:
-        return cannot_run("no AWS region: pass --region or set AWS_REGION (or a region in the profile)")
+        return cannot_run(
+            "no AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION (or a region in the profile)"
+        )
     if session.get_credentials() is None:
         return cannot_run(
             "no AWS credentials: set AWS_PROFILE (then `aws sso login` if it is an SSO profile) or "
