@@ -114,3 +114,19 @@ def test_powertools_parameter_is_built_like_the_stacks_build_it(dev_config):
 
 def test_a_new_warehouse_needs_three_zones(dev_config):
     assert project.required_availability_zones(dev_config)[0] == 3
+
+
+def test_the_real_dev_assembly_is_read_as_the_cli_would(synth, dev_config):
+    # given the dev cloud assembly, synthesized like `cdk synth` does
+    cdk_out = synth("dev")
+    # when preflight reads what it requires
+    requirement = project.bootstrap_requirement(cdk_out, dev_config, {})
+    needs = project.data_platform_needs(cdk_out, dev_config)
+    # then the figures come from the assembly and agree with the configuration
+    assert requirement.source.endswith("/manifest.json")
+    assert requirement.version >= project.SYNTHESIZER_MINIMUM_BOOTSTRAP_VERSION
+    assert requirement.ssm_parameter == "/cdk-bootstrap/hnb659fds/version"
+    assert needs.source.endswith("/DataPlatform-dev.template.json")
+    nat = dev_config.data_platform.network.nat_gateways
+    assert (needs.vpcs, needs.internet_gateways, needs.nat_gateways, needs.elastic_ips) == (1, 1, nat, nat)
+    assert (needs.gateway_endpoints, needs.mwaa_environments) == (1, 1)
