@@ -174,7 +174,10 @@ def data_platform_needs(cdk_out: Path, config: EnvironmentConfig) -> Needs:
 
 
 def required_availability_zones(config: EnvironmentConfig) -> tuple[int, str]:
-    """Three for a new Redshift Serverless workgroup, else two for MWAA."""
+    """Three for a new VPC (it spans three) or a new Redshift Serverless workgroup, else two for MWAA."""
+    if config.data_platform.network.existing is None:
+        # The new VPC's subnets take zones 0, 1 and 2 of Fn::GetAZs: a region with two zones fails the deploy.
+        return 3, "the new VPC spans three AZs (Redshift Serverless needs subnets in three)"
     if config.data_platform.warehouse.existing_workgroup_name is None:
         # docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html: at least three subnets
         # spanning three Availability Zones.

@@ -141,23 +141,42 @@ _INTERFACE_ENDPOINT_SERVICES = (
 
 @dataclass(frozen=True)
 class ExistingNetwork:
-    """A VPC the platform joins instead of creating one: exactly two private subnets in two AZs."""
+    """A VPC the platform joins instead of creating one.
+
+    `subnet_ids[i]` lies in `availability_zones[i]`. MWAA takes the first two (two zones); a new Redshift
+    Serverless workgroup takes them all (three zones at least). `interface_endpoints_present` are the interface
+    endpoints (with private DNS) the VPC already has: the platform does not create those again.
+    """
 
     vpc_id: str
-    subnet_ids: tuple[str, str]
-    availability_zones: tuple[str, str]
+    subnet_ids: tuple[str, ...]
+    availability_zones: tuple[str, ...]
+    interface_endpoints_present: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    """The data platform's network: a new two-AZ VPC (the default) or an existing one."""
+    """The data platform's network: a new three-AZ VPC (the default) or an existing one.
+
+    `availability_zones` names the new VPC's three zones; None takes the region's first three at deploy time
+    (Fn::GetAZs), so synth needs no credentials and no context lookup.
+    """
 
     vpc_cidr: str
     nat_gateways: int
     interface_endpoints: tuple[str, ...] = ()
     existing: ExistingNetwork | None = None
+    availability_zones: tuple[str, ...] | None = None
 
-    max_azs: ClassVar[int] = 2
+    # Redshift Serverless: "at least three subnets, and they must span across three Availability Zones"
+    # (docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html).
+    max_azs: ClassVar[int] = 3
+    warehouse_azs: ClassVar[int] = 3
+    # MWAA: exactly two private subnets in two different Availability Zones
+    # (docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-properties-mwaa-environment-networkconfiguration.html).
+    mwaa_subnets: ClassVar[int] = 2
+    # An existing VPC may offer more subnets to the warehouse; Redshift Serverless takes up to this many.
+    max_existing_subnets: ClassVar[int] = 16
 
 
 @dataclass(frozen=True)
@@ -248,6 +267,23 @@ class DataPlatformConfig:
     scripts_prefix: ClassVar[str] = "glue/scripts"
     secrets_connections_prefix: ClassVar[str] = "airflow/connections"
     secrets_variables_prefix: ClassVar[str] = "airflow/variables"
+
+    # boto3's MWAA InvokeRestApi and CreateCliToken go to env.airflow.<region>.amazonaws.com (botocore's hostPrefix
+    # "env."): from inside the VPC, a PRIVATE_ONLY webserver answers only through the airflow.env interface
+    # endpoint (docs.aws.amazon.com/mwaa/latest/userguide/access-mwaa-apache-airflow-rest-api.html,
+    # .../vpc-vpe-access.html).
+    private_webserver_endpoint: ClassVar[str] = "airflow.env"
+
+    @property
+    def interface_endpoints(self) -> tuple[str, ...]:
+        """The interface endpoints the platform creates: those configured, plus `airflow.env` whenever the
+        webserver is private (the trigger function calls InvokeRestApi from the VPC), less those an existing
+        VPC already has."""
+        wanted = list(self.network.interface_endpoints)
+        if self.airflow.webserver_access_mode == "PRIVATE_ONLY" and self.private_webserver_endpoint not in wanted:
+            wanted.append(self.private_webserver_endpoint)
+        present = self.network.existing.interface_endpoints_present if self.network.existing else ()
+        return tuple(service for service in wanted if service not in present)
 
 
 @dataclass(frozen=True)
@@ -390,6 +426,7 @@ def _parse_environment(r: _Reader, name: str, environ: Mapping[str, str]) -> Env
         orders=_parse_orders(r.child("orders")),
         data_platform=_parse_data_platform(
             r.child("dataPlatform"),
+            region=environ.get("CDK_DEFAULT_REGION") or None,
             has_account_and_region=bool(environ.get("CDK_DEFAULT_ACCOUNT") and environ.get("CDK_DEFAULT_REGION")),
         ),
     )
@@ -427,8 +464,8 @@ def _parse_orders(r: _Reader) -> OrdersConfig:
     return config
 
 
-def _parse_data_platform(r: _Reader, *, has_account_and_region: bool) -> DataPlatformConfig:
-    network = _parse_network(r.child("network"), has_account_and_region=has_account_and_region)
+def _parse_data_platform(r: _Reader, *, region: str | None, has_account_and_region: bool) -> DataPlatformConfig:
+    network = _parse_network(r.child("network"), region=region, has_account_and_region=has_account_and_region)
     airflow = _parse_airflow(r.child("airflow"))
     glue_reader = r.child("glue")
     glue = GlueConfig(
@@ -453,6 +490,7 @@ def _parse_data_platform(r: _Reader, *, has_account_and_region: bool) -> DataPla
             f"{warehouse_reader.path}.baseCapacityRpus must be a multiple of 8, got {warehouse.base_capacity_rpus}"
         )
     warehouse_reader.reject_unknown()
+    _check_warehouse_subnets(network, warehouse, r.path)
     alarms = r.child("alarms")
     config = DataPlatformConfig(
         network=network,
@@ -475,17 +513,33 @@ def _parse_data_platform(r: _Reader, *, has_account_and_region: bool) -> DataPla
     return config
 
 
-def _parse_network(r: _Reader, *, has_account_and_region: bool) -> NetworkConfig:
+def _parse_network(r: _Reader, *, region: str | None, has_account_and_region: bool) -> NetworkConfig:
     existing = None
     existing_reader = r.optional_child("existingVpc")
     if existing_reader is not None:
         vpc_id = existing_reader.matching("vpcId", _VPC_ID, "a VPC id such as vpc-0123456789abcdef0")
-        subnets = existing_reader.matching_list("subnetIds", _SUBNET_ID, "two subnet ids", length=2)
-        zones = existing_reader.matching_list("availabilityZones", _AZ, "the two subnets' availability zones", length=2)
-        if len(set(zones)) != 2:
+        subnets = existing_reader.matching_list(
+            "subnetIds",
+            _SUBNET_ID,
+            f"{NetworkConfig.mwaa_subnets} to {NetworkConfig.max_existing_subnets} private subnet ids, MWAA's two "
+            "first",
+            length=range(NetworkConfig.mwaa_subnets, NetworkConfig.max_existing_subnets + 1),
+        )
+        if len(set(subnets)) != len(subnets):
+            raise ConfigError(f"{existing_reader.path}.subnetIds must not repeat a subnet, got {list(subnets)}")
+        zones = existing_reader.matching_list(
+            "availabilityZones",
+            _AZ,
+            f"the zone of each subnet, in the order of subnetIds ({len(subnets)})",
+            length=range(len(subnets), len(subnets) + 1),
+        )
+        _check_zones_in_region(existing_reader, "availabilityZones", zones, region)
+        if len(set(zones[: NetworkConfig.mwaa_subnets])) != NetworkConfig.mwaa_subnets:
             raise ConfigError(
-                f"{existing_reader.path}.availabilityZones must name two different zones, got {list(zones)}"
+                f"{existing_reader.path}.availabilityZones: MWAA's two subnets (the first two of subnetIds) must be "
+                f"in two different zones, got {list(zones[: NetworkConfig.mwaa_subnets])}"
             )
+        present = existing_reader.choices("interfaceEndpointsPresent", _INTERFACE_ENDPOINT_SERVICES)
         existing_reader.reject_unknown()
         if not has_account_and_region:
             # Without both, the stack is environment-agnostic and CDK cannot tie the subnets to a region.
@@ -493,16 +547,60 @@ def _parse_network(r: _Reader, *, has_account_and_region: bool) -> NetworkConfig
                 f"{existing_reader.path} needs an explicit account and region: "
                 "export CDK_DEFAULT_ACCOUNT and CDK_DEFAULT_REGION"
             )
-        existing = ExistingNetwork(vpc_id=vpc_id, subnet_ids=subnets, availability_zones=zones)  # type: ignore[arg-type]
+        existing = ExistingNetwork(
+            vpc_id=vpc_id, subnet_ids=subnets, availability_zones=zones, interface_endpoints_present=present
+        )
     endpoints = r.choices("interfaceEndpoints", _INTERFACE_ENDPOINT_SERVICES)
+    if existing is not None and set(endpoints) & set(existing.interface_endpoints_present):
+        raise ConfigError(
+            f"{r.path}.interfaceEndpoints lists {sorted(set(endpoints) & set(existing.interface_endpoints_present))}, "
+            f"which existingVpc.interfaceEndpointsPresent says the VPC already has: a second endpoint with private "
+            "DNS for the same service in one VPC is refused"
+        )
+    zones_of_new_vpc = None
+    if r.has("availabilityZones"):
+        if existing is not None:
+            raise ConfigError(
+                f"{r.path}.availabilityZones is for a new VPC; with existingVpc, its availabilityZones apply"
+            )
+        zones_of_new_vpc = r.matching_list(
+            "availabilityZones",
+            _AZ,
+            f"{NetworkConfig.max_azs} different zone names of the region, such as eu-west-1a",
+            length=range(NetworkConfig.max_azs, NetworkConfig.max_azs + 1),
+        )
+        if len(set(zones_of_new_vpc)) != NetworkConfig.max_azs:
+            raise ConfigError(f"{r.path}.availabilityZones must name {NetworkConfig.max_azs} different zones")
+        _check_zones_in_region(r, "availabilityZones", zones_of_new_vpc, region)
     config = NetworkConfig(
         vpc_cidr=r.matching("vpcCidr", _CIDR, "an IPv4 CIDR block between /16 and /24"),
         nat_gateways=r.positive_int("natGateways", minimum=0, maximum=NetworkConfig.max_azs),
         interface_endpoints=endpoints,
         existing=existing,
+        availability_zones=zones_of_new_vpc,
     )
     r.reject_unknown()
     return config
+
+
+def _check_zones_in_region(r: _Reader, key: str, zones: tuple[str, ...], region: str | None) -> None:
+    wrong = [zone for zone in zones if region is not None and not zone.startswith(region)]
+    if wrong:
+        raise ConfigError(f"{r.path}.{key} must be zones of {region}, got {wrong}")
+
+
+def _check_warehouse_subnets(network: NetworkConfig, warehouse: WarehouseConfig, path: str) -> None:
+    """A new Redshift Serverless workgroup in an existing VPC needs subnets in three zones: refused at synth."""
+    if network.existing is None or warehouse.existing_workgroup_name is not None:
+        return
+    zones = sorted(set(network.existing.availability_zones))
+    if len(zones) < NetworkConfig.warehouse_azs:
+        raise ConfigError(
+            f"{path}.network.existingVpc.subnetIds must include subnets in {NetworkConfig.warehouse_azs} different "
+            f"availability zones for the new Redshift Serverless workgroup (at least three subnets over three AZs: "
+            f"docs.aws.amazon.com/redshift/latest/mgmt/serverless-usage-considerations.html), got {len(zones)} "
+            f"{zones}; add subnets or set {path}.warehouse.existingWorkgroupName to use a workgroup you have"
+        )
 
 
 def _parse_airflow(r: _Reader) -> AirflowConfig:
@@ -612,6 +710,10 @@ class _Reader:
             raise self._fail(key, "an object of tag names to string values", value)
         return MappingProxyType(dict(value))
 
+    def has(self, key: str) -> bool:
+        """Whether the optional `key` is set (and not null); marks it as known."""
+        return self._get(key, None) is not None
+
     def optional_child(self, key: str) -> _Reader | None:
         value = self._get(key, None)
         return None if value is None else _Reader(value, f"{self.path}.{key}")
@@ -633,11 +735,14 @@ class _Reader:
             raise self._fail(key, expectation, value)
         return value
 
-    def matching_list(self, key: str, pattern: re.Pattern[str], expectation: str, *, length: int) -> tuple[str, ...]:
+    def matching_list(
+        self, key: str, pattern: re.Pattern[str], expectation: str, *, length: int | range
+    ) -> tuple[str, ...]:
         value = self._get(key)
+        lengths = length if isinstance(length, range) else range(length, length + 1)
         if (
             not isinstance(value, list)
-            or len(value) != length
+            or len(value) not in lengths
             or not all(isinstance(v, str) and pattern.match(v) for v in value)
         ):
             raise self._fail(key, expectation, value)

@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, Stack, Tags
+from aws_cdk import ArnFormat, CfnOutput, Duration, Fn, Stack, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from stacks.config import EnvironmentConfig
+from stacks.config import EnvironmentConfig, NetworkConfig
 from stacks.data_platform.airflow import AirflowEnvironment, AirflowFiles, configuration_options
 from stacks.data_platform.encryption import DataPlatformKey
 from stacks.data_platform.glue_jobs import GlueJobs
@@ -37,6 +37,20 @@ GLUE_ACTIONS = ["glue:GetJob", "glue:StartJobRun", "glue:GetJobRun", "glue:GetJo
 class DataPlatformStack(Stack):
     """The data platform of one environment."""
 
+    @property
+    def availability_zones(self) -> list[str]:
+        """The VPC's three zones: the configured names, else the region's first three by Fn::GetAZs at deploy time.
+
+        CDK's own answer is two zones for an environment-agnostic stack, and a context lookup (credentials at
+        synth) for one with an account and region; Redshift Serverless needs three. Fn::GetAZs lists the zones
+        that have a default subnet, or all of them when none has
+        (docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-getavailabilityzones.html).
+        """
+        names = getattr(self, "_zone_names", None)
+        if names:
+            return list(names)
+        return [Fn.select(index, Fn.get_azs()) for index in range(NetworkConfig.max_azs)]
+
     def __init__(self, scope: Construct, construct_id: str, *, config: EnvironmentConfig, **kwargs: Any) -> None:
         super().__init__(
             scope,
@@ -46,6 +60,7 @@ class DataPlatformStack(Stack):
         )
         platform = config.data_platform
         prefix = config.data_platform_prefix
+        self._zone_names = platform.network.availability_zones
         for key, value in config.tags.items():
             Tags.of(self).add(key, value)
 
@@ -62,6 +77,7 @@ class DataPlatformStack(Stack):
             self,
             "Network",
             network=platform.network,
+            interface_endpoints=platform.interface_endpoints,
             flow_log_group_name=config.data_log_group_name("vpc-flow-logs"),
             log_retention=config.log_retention,
             encryption_key=key,
@@ -196,7 +212,7 @@ class DataPlatformStack(Stack):
             dags_prefix=platform.dags_prefix,
             requirements_key=platform.requirements_key,
             startup_script_key=platform.startup_script_key,
-            subnets=network.private_subnets,
+            subnets=network.mwaa_subnets,
             security_group=network.security_group,
             configuration_options=configuration_options(
                 catchup_by_default=platform.airflow.catchup_by_default,

@@ -1,8 +1,10 @@
-"""The network MWAA, Glue and Redshift Serverless run in: a new two-AZ VPC, or an existing VPC from config."""
+"""The network MWAA, Glue and Redshift Serverless run in: a new three-AZ VPC, or an existing VPC from config."""
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy, Stack, Token
+from collections.abc import Sequence
+
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
@@ -12,10 +14,12 @@ from stacks.config import NetworkConfig
 
 
 class DataPlatformNetwork(Construct):
-    """Exactly two private subnets in two AZs, one self-referencing security group, flow logs.
+    """Private subnets in three AZs, one self-referencing security group, flow logs.
 
-    A new VPC has NAT egress (`nat_gateways` of them), an S3 gateway endpoint and, when configured, interface
-    endpoints for a network without internet egress. An existing VPC is used as is (by id, no lookup).
+    `private_subnets` are all of them (the warehouse, which needs three AZs, and the trigger function);
+    `mwaa_subnets` are exactly two of them in two AZs (MWAA's rule). A new VPC has NAT egress (`nat_gateways` of
+    them), an S3 gateway endpoint and the `interface_endpoints` asked for; an existing VPC is used as is (by id,
+    no lookup), with the interface endpoints it lacks.
     """
 
     def __init__(
@@ -24,6 +28,7 @@ class DataPlatformNetwork(Construct):
         construct_id: str,
         *,
         network: NetworkConfig,
+        interface_endpoints: Sequence[str],
         flow_log_group_name: str,
         log_retention: logs.RetentionDays,
         encryption_key: kms.IKey,
@@ -31,13 +36,17 @@ class DataPlatformNetwork(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         if network.existing is not None:
+            existing = network.existing
             self.vpc: ec2.IVpc = ec2.Vpc.from_vpc_attributes(
-                self,
-                "Vpc",
-                vpc_id=network.existing.vpc_id,
-                availability_zones=list(network.existing.availability_zones),
-                private_subnet_ids=list(network.existing.subnet_ids),
+                self, "Vpc", vpc_id=existing.vpc_id, availability_zones=sorted(set(existing.availability_zones))
             )
+            subnets = [
+                ec2.Subnet.from_subnet_attributes(self, f"Subnet{index}", subnet_id=subnet_id, availability_zone=zone)
+                for index, (subnet_id, zone) in enumerate(
+                    zip(existing.subnet_ids, existing.availability_zones, strict=True)
+                )
+            ]
+            self.private_subnets = self.vpc.select_subnets(subnets=subnets)
             self.flow_log_group: logs.LogGroup | None = None
         else:
             self.flow_log_group = logs.LogGroup(
@@ -48,13 +57,17 @@ class DataPlatformNetwork(Construct):
                 encryption_key=encryption_key,
                 removal_policy=removal_policy,
             )
-            vpc = ec2.Vpc(
+            self.vpc = ec2.Vpc(
                 self,
                 "Vpc",
                 ip_addresses=ec2.IpAddresses.cidr(network.vpc_cidr),
-                # Environment-agnostic: Fn::GetAZs at deploy time. With an explicit region, zones a and b are
-                # named, because Stack.availability_zones would need a context lookup (credentials) at synth.
-                **_zones(self, network.max_azs),
+                # Three zones: the configured names, or else the stack's (DataPlatformStack.availability_zones:
+                # Fn::GetAZs at deploy time, never names guessed at synth).
+                **(
+                    {"availability_zones": list(network.availability_zones)}
+                    if network.availability_zones
+                    else {"max_azs": network.max_azs}
+                ),
                 nat_gateways=network.nat_gateways,
                 subnet_configuration=[
                     ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
@@ -75,12 +88,13 @@ class DataPlatformNetwork(Construct):
                     )
                 },
             )
-            self.vpc = vpc
-        self.private_subnets = self.vpc.select_subnets(
-            subnet_type=ec2.SubnetType.PRIVATE_ISOLATED
-            if network.existing is None and not network.nat_gateways
-            else ec2.SubnetType.PRIVATE_WITH_EGRESS
-        )
+            self.private_subnets = self.vpc.select_subnets(
+                subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
+                if network.nat_gateways
+                else ec2.SubnetType.PRIVATE_ISOLATED
+            )
+        # A new VPC lists one subnet per zone; an existing VPC's first two are MWAA's (config checks their zones).
+        self.mwaa_subnets = self.vpc.select_subnets(subnets=list(self.private_subnets.subnets[: network.mwaa_subnets]))
         self.security_group = ec2.SecurityGroup(
             self,
             "SecurityGroup",
@@ -92,20 +106,16 @@ class DataPlatformNetwork(Construct):
         self.security_group.add_ingress_rule(
             self.security_group, ec2.Port.all_traffic(), "Members of the data platform reach each other"
         )
-        for service in network.interface_endpoints:
-            self.vpc.add_interface_endpoint(
+        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        for service in interface_endpoints:
+            # In MWAA's two zones (one subnet per zone, as an endpoint requires): with private DNS, callers in the
+            # third zone resolve the same endpoint; two zones keep it available at two thirds of the hourly price.
+            self.interface_endpoints[service] = self.vpc.add_interface_endpoint(
                 "".join(part.capitalize() for part in service.replace("-", ".").split(".")) + "Endpoint",
                 service=ec2.InterfaceVpcEndpointAwsService(service),
-                subnets=ec2.SubnetSelection(subnets=self.private_subnets.subnets),
+                subnets=ec2.SubnetSelection(subnets=self.mwaa_subnets.subnets),
                 security_groups=[self.security_group],
                 private_dns_enabled=True,
                 # Reachable from the platform's own security group (self-referencing), not the whole VPC CIDR.
                 open=False,
             )
-
-
-def _zones(scope: Construct, count: int) -> dict:
-    region = Stack.of(scope).region
-    if Token.is_unresolved(region):
-        return {"max_azs": count}
-    return {"availability_zones": [f"{region}{letter}" for letter in "abcdef"[:count]]}

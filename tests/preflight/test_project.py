@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 from preflight import project
+from stacks.config import ExistingNetwork
 
 
 def _assembly(tmp_path: Path, artifacts: dict, templates: dict | None = None) -> Path:
@@ -114,6 +116,39 @@ def test_powertools_parameter_is_built_like_the_stacks_build_it(dev_config):
 
 def test_a_new_warehouse_needs_three_zones(dev_config):
     assert project.required_availability_zones(dev_config)[0] == 3
+
+
+def test_a_new_vpc_needs_three_zones_even_with_an_existing_workgroup(dev_config):
+    # given
+    config = dataclasses.replace(
+        dev_config,
+        data_platform=dataclasses.replace(
+            dev_config.data_platform,
+            warehouse=dataclasses.replace(dev_config.data_platform.warehouse, existing_workgroup_name="finance"),
+        ),
+    )
+    # then the new VPC's third subnet still needs a third zone
+    assert project.required_availability_zones(config)[0] == 3
+
+
+def test_an_existing_vpc_and_workgroup_need_only_mwaas_two_zones(dev_config):
+    # given
+    existing = ExistingNetwork(
+        vpc_id="vpc-0123456789abcdef0",
+        subnet_ids=("subnet-0123456789abcdef0", "subnet-0fedcba9876543210"),
+        availability_zones=("eu-west-1a", "eu-west-1b"),
+    )
+    platform = dev_config.data_platform
+    config = dataclasses.replace(
+        dev_config,
+        data_platform=dataclasses.replace(
+            platform,
+            network=dataclasses.replace(platform.network, existing=existing),
+            warehouse=dataclasses.replace(platform.warehouse, existing_workgroup_name="finance"),
+        ),
+    )
+    # then
+    assert project.required_availability_zones(config)[0] == 2
 
 
 def test_the_real_dev_assembly_is_read_as_the_cli_would(synth, dev_config):

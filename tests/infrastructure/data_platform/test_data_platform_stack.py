@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,23 +60,33 @@ def join_text(value: Any) -> str:
 # --- Network -----------------------------------------------------------------------------------------------
 
 
+def zone_of(t: CfnTemplate, subnet: dict) -> dict:
+    return t.properties(subnet["Ref"])["AvailabilityZone"]
+
+
 @pytest.mark.parametrize(("env", "nat_gateways"), [("dev", 1), ("prod", 2)])
-def test_mwaa_runs_in_exactly_two_private_subnets_in_two_zones_with_nat_egress(
+def test_the_vpc_spans_three_zones_chosen_at_deploy_time_and_mwaa_runs_in_two_of_them_with_nat_egress(
     data_dev: CfnTemplate, data_prod: CfnTemplate, env: str, nat_gateways: int
 ):
     # given
     t = both(data_dev, data_prod, env)
-    subnet_ids = [ref["Ref"] for ref in environment(t)["NetworkConfiguration"]["SubnetIds"]]
+    private = [i for i, r in t.of_type("AWS::EC2::Subnet").items() if "/private" in r["Metadata"]["aws:cdk:path"]]
+    mwaa_subnets = environment(t)["NetworkConfiguration"]["SubnetIds"]
 
     # when
-    subnets = [t.properties(s) for s in subnet_ids]
-    zones = [json.dumps(s["AvailabilityZone"]) for s in subnets]
+    zones = [t.properties(s)["AvailabilityZone"] for s in private]
+    mwaa_zones = [zone_of(t, s) for s in mwaa_subnets]
 
-    # then
-    assert len(subnet_ids) == 2
-    assert len(set(zones)) == 2
-    assert all(s["MapPublicIpOnLaunch"] is False for s in subnets)
-    assert all("/private" in t.resources[s]["Metadata"]["aws:cdk:path"] for s in subnet_ids)
+    # then the three private subnets take the region's zones 0, 1, 2 at deploy time: no zone name is written in
+    assert sorted(json.dumps(z) for z in zones) == sorted(
+        json.dumps({"Fn::Select": [i, {"Fn::GetAZs": ""}]}) for i in range(3)
+    )
+    assert not re.search(r'"[a-z]{2}-[a-z]+-\d[a-z]"', json.dumps(t.data))
+    # and MWAA has exactly two private subnets in two different zones
+    assert len(mwaa_subnets) == 2
+    assert len({json.dumps(z) for z in mwaa_zones}) == 2
+    assert all(s["Ref"] in private for s in mwaa_subnets)
+    assert all(t.properties(s)["MapPublicIpOnLaunch"] is False for s in private)
     assert len(t.of_type("AWS::EC2::NatGateway")) == nat_gateways
     for route in t.of_type("AWS::EC2::Route").values():
         if "/private" in route["Metadata"]["aws:cdk:path"]:
@@ -84,7 +95,7 @@ def test_mwaa_runs_in_exactly_two_private_subnets_in_two_zones_with_nat_egress(
 
 def test_vpc_has_an_s3_gateway_endpoint_and_flow_logs_to_an_encrypted_log_group(data_dev: CfnTemplate):
     # given
-    [endpoint] = data_dev.of_type("AWS::EC2::VPCEndpoint").values()
+    [endpoint] = [e for e in data_dev.of_type("AWS::EC2::VPCEndpoint").values() if ".s3" in json.dumps(e)]
     [flow_log] = data_dev.of_type("AWS::EC2::FlowLog").values()
     flow_log_group = data_dev.properties(data_dev.logical_id("Network/FlowLogs"))
 
@@ -94,6 +105,24 @@ def test_vpc_has_an_s3_gateway_endpoint_and_flow_logs_to_an_encrypted_log_group(
     assert flow_log["Properties"]["TrafficType"] == "ALL"
     assert flow_log["Properties"]["LogDestinationType"] == "cloud-watch-logs"
     assert flow_log_group["KmsKeyId"] == key_arn(data_dev)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_a_private_webserver_gets_the_airflow_env_endpoint_the_trigger_reaches_it_through(
+    data_dev: CfnTemplate, data_prod: CfnTemplate, env: str
+):
+    # given a PRIVATE_ONLY webserver (both environments) and the trigger calling InvokeRestApi from the VPC
+    t = both(data_dev, data_prod, env)
+    assert environment(t)["WebserverAccessMode"] == "PRIVATE_ONLY"
+    [endpoint] = [e for e in t.of_type("AWS::EC2::VPCEndpoint").values() if ".airflow.env" in json.dumps(e)]
+    function = t.properties(t.logical_id("Trigger/Function"))
+
+    # then the endpoint resolves env.airflow.<region>.amazonaws.com privately, in MWAA's two zones,
+    assert endpoint["Properties"]["VpcEndpointType"] == "Interface"
+    assert endpoint["Properties"]["PrivateDnsEnabled"] is True
+    assert endpoint["Properties"]["SubnetIds"] == environment(t)["NetworkConfiguration"]["SubnetIds"]
+    # and admits the trigger's security group
+    assert endpoint["Properties"]["SecurityGroupIds"] == function["VpcConfig"]["SecurityGroupIds"]
 
 
 def test_one_security_group_admits_only_itself_and_nothing_from_the_internet(data_dev: CfnTemplate):
@@ -570,7 +599,9 @@ def test_warehouse_is_private_with_enhanced_vpc_routing_and_the_configured_base_
     assert workgroup["BaseCapacity"] == rpus
     assert workgroup["EnhancedVpcRouting"] is True
     assert workgroup["PubliclyAccessible"] is False
-    assert workgroup["SubnetIds"] == environment(t)["NetworkConfiguration"]["SubnetIds"]
+    # Redshift Serverless: at least three subnets over three zones (serverless-usage-considerations.html)
+    assert len(workgroup["SubnetIds"]) == 3
+    assert len({json.dumps(zone_of(t, s)) for s in workgroup["SubnetIds"]}) == 3
     assert {"ParameterKey": "require_ssl", "ParameterValue": "true"} in workgroup["ConfigParameters"]
     assert namespace["KmsKeyId"] == key_arn(t)
     assert "{{resolve:secretsmanager:" in join_text(namespace["AdminUserPassword"])
@@ -620,7 +651,10 @@ def test_trigger_function_runs_in_the_private_subnets_and_dead_letters_its_own_f
     [invoke_config] = data_dev.of_type("AWS::Lambda::EventInvokeConfig").values()
 
     # then
-    assert function["VpcConfig"]["SubnetIds"] == environment(data_dev)["NetworkConfiguration"]["SubnetIds"]
+    assert (
+        function["VpcConfig"]["SubnetIds"]
+        == data_dev.properties(data_dev.logical_id("Warehouse/Workgroup"))["SubnetIds"]
+    )
     assert function["Handler"] == "trigger_etl_dag.handler.lambda_handler"
     assert (ROOT / "lambdas" / "trigger_etl_dag" / "handler.py").is_file()
     assert function["Environment"]["Variables"]["MWAA_ENVIRONMENT_NAME"] == ENV_NAME
