@@ -132,8 +132,11 @@ def acknowledge_findings(
     acknowledge(
         trigger.role,
         "AwsSolutions-IAM5",
-        "A function in a VPC needs ec2:CreateNetworkInterface / DescribeNetworkInterfaces / "
-        "DeleteNetworkInterface (and X-Ray's PutTraceSegments), which support no resource-level permissions.",
+        "Lambda manages the function's VPC network interfaces with this role: the six EC2 actions of "
+        "AWSLambdaVPCAccessExecutionRole (Create/Describe/DeleteNetworkInterface, DescribeSubnets, Assign/"
+        "UnassignPrivateIpAddresses, per docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html) on '*': "
+        "DescribeNetworkInterfaces works on '*' only, and the ENIs do not exist before Lambda creates them. "
+        "X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions.",
         findings=["Resource::*"],
     )
     acknowledge(trigger.role, "PCI.DSS.321-IAMNoInlinePolicy", INLINE_POLICY)

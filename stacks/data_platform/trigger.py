@@ -22,6 +22,20 @@ FUNCTION_FOLDER = "trigger_etl_dag"
 ENTRY_MODULE = "handler"
 # The Airflow role the function acts as: "User" may trigger DAG runs, nothing administrative.
 AIRFLOW_ROLE = "User"
+# Lambda creates, describes and deletes a VPC function's network interfaces with the function's execution role; CDK
+# adds these only to a role it creates itself. They are the EC2 actions of AWSLambdaVPCAccessExecutionRole
+# (docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html, docs.aws.amazon.com/aws-managed-policy/latest/
+# reference/AWSLambdaVPCAccessExecutionRole.html), on "*": DescribeNetworkInterfaces works on "*" only, and Lambda makes
+# these calls outside the execution environment, without the lambda:SourceFunctionArn condition key
+# (docs.aws.amazon.com/lambda/latest/dg/permissions-source-function-arn.html), so that key cannot narrow them.
+VPC_NETWORK_INTERFACE_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
 
 
 class EtlTrigger(Construct):
@@ -73,6 +87,11 @@ class EtlTrigger(Construct):
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Execution role of the trigger_etl_dag function",
+        )
+        # The function depends on its role's policy, so CloudFormation creates this first: Lambda refuses a VPC function
+        # whose role cannot create network interfaces.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=list(VPC_NETWORK_INTERFACE_ACTIONS), resources=["*"])
         )
         self.log_group = logs.LogGroup(
             self,
