@@ -1,17 +1,22 @@
-"""The project's customer-managed KMS key, shared by both stacks' encryption constructs.
+"""The project's customer-managed KMS key, shared by both stacks' encryption constructs, and who may deliver to
+what it encrypts.
 
 Besides the account, the key policy admits CloudWatch Logs for the stack's own log groups only, and the
 CloudWatch alarms and EventBridge rules whose names carry the stack's prefix (to deliver to encrypted topics
-and queues)."""
+and queues). A topic or queue those services publish to admits them by the same conditions (`source_conditions`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from constructs import Construct
+from aws_cdk import aws_sns as sns
+from constructs import Construct, IConstruct
 
 # What CloudWatch Logs needs to encrypt and read back a log group's data.
 LOGS_KEY_ACTIONS = [
@@ -23,8 +28,66 @@ LOGS_KEY_ACTIONS = [
     "kms:GenerateDataKeyWithoutPlaintext",
     "kms:DescribeKey",
 ]
-# What CloudWatch alarms and EventBridge rules need to deliver to a topic or queue encrypted with the key.
-DELIVERY_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
+# What an AWS service that publishes to a topic (or sends to a queue) encrypted with the key needs: SNS's
+# "Enable compatibility between event sources from AWS services and encrypted topics"
+# (docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services; for CloudWatch alarms,
+# repost.aws/knowledge-center/cloudwatch-configure-alarm-sns); SQS asks for the subset Decrypt and GenerateDataKey
+# (docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html).
+DELIVERY_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey*"]
+
+
+@dataclass(frozen=True)
+class ServiceSource:
+    """An AWS service that delivers on behalf of a named resource of ours (an alarm, a rule)."""
+
+    principal: str
+    service: str
+    resource: str
+    # Alarm ARNs are alarm:<name>; EventBridge rule ARNs are rule/<name>.
+    arn_format: ArnFormat
+
+
+CLOUDWATCH_ALARMS = ServiceSource("cloudwatch.amazonaws.com", "cloudwatch", "alarm", ArnFormat.COLON_RESOURCE_NAME)
+EVENTBRIDGE_RULES = ServiceSource("events.amazonaws.com", "events", "rule", ArnFormat.SLASH_RESOURCE_NAME)
+
+
+def source_conditions(scope: IConstruct, source: ServiceSource, name_prefix: str) -> dict[str, Any]:
+    """Only `source`'s resources in this account and region whose names start with `name_prefix`.
+
+    aws:SourceArn and aws:SourceAccount are the confused-deputy keys AWS documents for service principals in topic,
+    queue and key policies (docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html; for SQS-encrypted queues,
+    sqs-key-management.html lists CloudWatch Events among the services that send aws:SourceArn).
+    """
+    stack = Stack.of(scope)
+    return {
+        "StringEquals": {"aws:SourceAccount": stack.account},
+        "ArnLike": {
+            "aws:SourceArn": stack.format_arn(
+                service=source.service,
+                resource=source.resource,
+                resource_name=f"{name_prefix}*",
+                arn_format=source.arn_format,
+            )
+        },
+    }
+
+
+def allow_alarms_to_publish(topic: sns.ITopic, alarm_name_prefix: str) -> None:
+    """Let this stack's alarms (by name prefix) publish to `topic`.
+
+    `enforce_ssl` gives the topic a policy of its own, which replaces SNS's default one: without this statement
+    CloudWatch may not publish and alarm notifications are never delivered
+    (repost.aws/knowledge-center/cloudwatch-receive-sns-for-alarm-trigger).
+    """
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowThisStacksAlarmsToPublish",
+            principals=[iam.ServicePrincipal(CLOUDWATCH_ALARMS.principal)],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions=source_conditions(topic, CLOUDWATCH_ALARMS, alarm_name_prefix),
+        )
+    )
 
 
 def project_key(
@@ -70,30 +133,17 @@ def project_key(
             },
         )
     )
-    deliveries = [(f"AllowCloudWatchAlarmsOfThis{owner}", "cloudwatch", "alarm", alarm_name_prefix)]
+    deliveries = [(f"AllowCloudWatchAlarmsOfThis{owner}", CLOUDWATCH_ALARMS, alarm_name_prefix)]
     if rule_name_prefix is not None:
-        deliveries.append((f"AllowEventBridgeRulesOfThis{owner}", "events", "rule", rule_name_prefix))
-    for sid, service, resource, prefix in deliveries:
+        deliveries.append((f"AllowEventBridgeRulesOfThis{owner}", EVENTBRIDGE_RULES, rule_name_prefix))
+    for sid, source, prefix in deliveries:
         key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=sid,
-                principals=[iam.ServicePrincipal(f"{service}.amazonaws.com")],
+                principals=[iam.ServicePrincipal(source.principal)],
                 actions=DELIVERY_KEY_ACTIONS,
                 resources=["*"],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service=service,
-                            resource=resource,
-                            resource_name=f"{prefix}*",
-                            # EventBridge rule ARNs are rule/<name>; alarm ARNs are alarm:<name>.
-                            arn_format=ArnFormat.SLASH_RESOURCE_NAME
-                            if service == "events"
-                            else ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    },
-                },
+                conditions=source_conditions(key, source, prefix),
             )
         )
     return key

@@ -17,6 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import DataAlarmThresholds
+from stacks.encryption import allow_alarms_to_publish
 
 MWAA_NAMESPACE = "AmazonMWAA"
 GLUE_FAILED_STATES = ["FAILED", "TIMEOUT", "ERROR", "STOPPED"]
@@ -48,6 +49,8 @@ class PipelineMonitoring(Construct):
         )
         for email in operations_emails:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))
+        # SnsAction only names the topic: the topic's own policy must admit the alarms.
+        allow_alarms_to_publish(self.topic, alarm_name_prefix)
         action = actions.SnsAction(self.topic)
 
         def mwaa_metric(name: str, statistic: str) -> cloudwatch.Metric:

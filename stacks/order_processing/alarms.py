@@ -14,6 +14,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.config import AlarmThresholds
+from stacks.encryption import allow_alarms_to_publish
 
 # Every message in the DLQ is an order nobody processed: one is enough to page.
 _DLQ_NOT_EMPTY = 1
@@ -37,6 +38,8 @@ class OrderAlarms(Construct):
         super().__init__(scope, construct_id)
         period = Duration.minutes(thresholds.period_minutes)
         action = actions.SnsAction(notify)
+        # SnsAction only names the topic: the topic's own policy must admit the alarms.
+        allow_alarms_to_publish(notify, alarm_name_prefix)
 
         def alarm(alarm_id: str, name: str, metric: cloudwatch.IMetric, threshold: int, what: str) -> None:
             created = cloudwatch.Alarm(
