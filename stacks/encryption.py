@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -86,6 +87,22 @@ def allow_alarms_to_publish(topic: sns.ITopic, alarm_name_prefix: str) -> None:
             actions=["sns:Publish"],
             resources=[topic.topic_arn],
             conditions=source_conditions(topic, CLOUDWATCH_ALARMS, alarm_name_prefix),
+        )
+    )
+
+
+def allow_rule_to_publish(topic: sns.ITopic, rule: events.IRule) -> None:
+    """Let exactly `rule` (this account's) publish to `topic` (confused-deputy keys as for the alarms)."""
+    topic.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid=f"AllowRule{Names.unique_id(rule)}ToPublish",
+            principals=[iam.ServicePrincipal(EVENTBRIDGE_RULES.principal)],
+            actions=["sns:Publish"],
+            resources=[topic.topic_arn],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": Stack.of(topic).account},
+                "ArnEquals": {"aws:SourceArn": rule.rule_arn},
+            },
         )
     )
 

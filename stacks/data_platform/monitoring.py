@@ -17,7 +17,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.config import DataAlarmThresholds
-from stacks.encryption import allow_alarms_to_publish
+from stacks.encryption import allow_alarms_to_publish, allow_rule_to_publish
 
 MWAA_NAMESPACE = "AmazonMWAA"
 GLUE_FAILED_STATES = ["FAILED", "TIMEOUT", "ERROR", "STOPPED"]
@@ -140,8 +140,19 @@ class PipelineMonitoring(Construct):
                 detail_type=["Glue Job State Change"],
                 detail={"jobName": list(glue_job_names), "state": GLUE_FAILED_STATES},
             ),
-            targets=[targets.SnsTopic(self.topic, dead_letter_queue=event_dead_letter_queue)],
+            # targets.SnsTopic grants events.amazonaws.com the topic and the topic's key with no condition
+            # (topic.grantPublish on the bare service principal). Handed the topic by its ARN alone, it grants
+            # neither: the topic admits this rule only (below), the key this platform's rules only
+            # (stacks/encryption.py). Still resource policies, not a role: EventBridge asks for them with
+            # KMS-encrypted SNS targets (docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html).
+            targets=[
+                targets.SnsTopic(
+                    sns.Topic.from_topic_arn(self, "OperationsAlertsTarget", self.topic.topic_arn),
+                    dead_letter_queue=event_dead_letter_queue,
+                )
+            ],
         )
+        allow_rule_to_publish(self.topic, self.glue_failures)
         self.glue_failure_metric = cloudwatch.Metric(
             namespace="AWS/Events",
             metric_name="MatchedEvents",
