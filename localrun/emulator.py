@@ -4,7 +4,10 @@ queues, topics, functions and state machine created from its template, and three
 * Lambda invokes are dispatched to the real handlers in `lambdas/`, in-process (no Docker);
 * retry waits of the ASL interpreter are recorded per execution instead of slept;
 * every DynamoDB request runs under one lock, giving the per-item atomicity (and transactions'
-  all-or-nothing) the real service has; moto alone can interleave a condition check and its write.
+  all-or-nothing) the real service has; moto alone can interleave a condition check and its write;
+* AWS's payload rules that moto does not apply: SQS measures a message in UTF-8 bytes (moto counts characters)
+  and refuses characters outside its allowed set; StartExecution refuses an input over 256 KiB and an
+  execution name AWS would refuse; a state may output exactly 256 KiB (moto refuses it).
 
 Two more patches only make the interpreter fast enough to run thousands of executions (see README,
 "Performance"): a definition is parsed once, not once per execution (the interpreter keeps per-execution
@@ -21,6 +24,7 @@ import io
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -56,6 +60,18 @@ LOCAL_FUNCTION_ENV = {
     "POWERTOOLS_LOG_LEVEL": "WARNING",
 }
 MOTO_CONFIG = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+
+# SendMessage: the body is counted in UTF-8 bytes against the queue's MaximumMessageSize (default 1 MiB), and may
+# hold only #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF, else InvalidMessageContents.
+# https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SendMessage.html
+SQS_REFUSED_CHARACTER = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# StartExecution: input at most 262,144 bytes of UTF-8; name 1-80 characters, none of them whitespace,
+# < > { } [ ] ? * " # % \ ^ | ~ ` $ & , ; : /, a control character (U+0000-001F, U+007F-009F), U+FFFE-FFFF,
+# a surrogate or U+10FFFF. A state's input or output may also be at most 256 KiB (States.DataLimitExceeded).
+# https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+STEP_FUNCTIONS_PAYLOAD_BYTES = 262_144
+EXECUTION_NAME_MAX = 80
+_NAME_REFUSED = re.compile(r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff\U0010ffff]')
 
 
 @dataclass
@@ -301,6 +317,7 @@ class Emulator(MockedAws):
             mock.patch.object(json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse)),
             mock.patch.object(result_path, "parse", functools.lru_cache(maxsize=4096)(result_path.parse)),
             *self._client_cache_patches(),
+            *self._payload_limit_patches(),
             mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint),
             mock.patch.object(LambdaSimpleBackend, "invoke", invoke),
             mock.patch.object(DynamoHandler, "call_action", locked_call_action),
@@ -309,6 +326,74 @@ class Emulator(MockedAws):
             mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure),
         ):
             self._patch(patcher)
+
+    @staticmethod
+    def _payload_limit_patches() -> list[Any]:
+        """What AWS refuses by size or content, refused here with the error AWS returns (see the constants)."""
+        import moto.stepfunctions.parser as sfn_parser
+        from moto.sqs.exceptions import InvalidParameterValue, SQSException
+        from moto.sqs.models import SQSBackend
+        from moto.stepfunctions.exceptions import InvalidName, ValidationException
+        from moto.stepfunctions.parser import quotas
+        from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+        original_send = SQSBackend.send_message
+        original_start = StepFunctionsParserBackend.start_execution
+
+        def send_message(backend: Any, queue_name: str, message_body: str, *args: Any, **kwargs: Any) -> Any:
+            limit = int(backend.get_queue(queue_name).maximum_message_size)
+            if len(message_body.encode("utf-8", "surrogatepass")) > limit:
+                raise InvalidParameterValue(
+                    f"One or more parameters are invalid. Reason: Message must be shorter than {limit} bytes."
+                )
+            refused = SQS_REFUSED_CHARACTER.search(message_body)
+            if refused:
+                raise SQSException(
+                    "InvalidMessageContents",
+                    f"Invalid binary character '#x{ord(refused.group()):X}' was found in the message body; allowed"
+                    " are #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF",
+                )
+            return original_send(backend, queue_name, message_body, *args, **kwargs)
+
+        def start_execution(
+            backend: Any, state_machine_arn: str, name: Any = None, execution_input: Any = None, **kw: Any
+        ):
+            if name is not None:
+                if not 1 <= len(name) <= EXECUTION_NAME_MAX:
+                    raise ValidationException(
+                        f"1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint:"
+                        f" Member must have length less than or equal to {EXECUTION_NAME_MAX}"
+                    )
+                if _NAME_REFUSED.search(name):
+                    raise InvalidName(f"Invalid Name: '{name}'")
+            if execution_input is not None:
+                size = len(execution_input.encode("utf-8", "surrogatepass"))
+                if size > STEP_FUNCTIONS_PAYLOAD_BYTES:
+                    raise ValidationException(
+                        "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must"
+                        f" have length less than or equal to {STEP_FUNCTIONS_PAYLOAD_BYTES}"
+                    )
+            return original_start(backend, state_machine_arn, name, execution_input, **kw)
+
+        def within_quota(value: Any) -> bool:
+            # A state's input and output are JSON text, measured in UTF-8 bytes, and may be exactly 256 KiB
+            # ("Maximum length of 262144"); moto measures a string result without its quotes and escapes, and
+            # refuses exactly 256 KiB.
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+            return len(text.encode("utf-8", "surrogatepass")) <= STEP_FUNCTIONS_PAYLOAD_BYTES
+
+        patches = [
+            mock.patch.object(SQSBackend, "send_message", send_message),
+            mock.patch.object(StepFunctionsParserBackend, "start_execution", start_execution),
+        ]
+        prefix = sfn_parser.__name__ + "."
+        for module_name, module in list(sys.modules.items()):
+            if (
+                module_name.startswith(prefix)
+                and getattr(module, "is_within_size_quota", None) is quotas.is_within_size_quota
+            ):
+                patches.append(mock.patch.object(module, "is_within_size_quota", within_quota))
+        return patches
 
     @staticmethod
     def _client_cache_patches() -> list[Any]:

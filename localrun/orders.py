@@ -6,16 +6,22 @@ requests through the approval API like a human approver, and reads the outcome f
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
+import importlib
 import json
 import re
+import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from botocore.exceptions import ClientError
 
 from .emulator import Emulator
 from .template import Template, TemplateError, find_template
@@ -31,16 +37,51 @@ class InputError(Exception):
     """A bad orders or inventory file; the message names the file and the problem."""
 
 
-def read_orders(path: Path) -> list[str]:
-    """One raw intake message body per line (blank lines are skipped, invalid ones are kept)."""
+# A line of only JSON whitespace carries no message: it is skipped, but counted in the line numbers.
+_BLANK = " \t"
+
+
+def read_orders(path: Path) -> list[str | bytes]:
+    """The file's lines in order (element N-1 is line N): one raw intake message body each, kept whatever it
+    holds. Lines end at "\n" only (a "\r" before it is dropped), so a U+2028 inside a JSON string does not split a
+    message; a line that is not UTF-8 is kept as its bytes (SQS takes only Unicode text: the run refuses it)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        data = path.read_bytes()
+    except OSError as exc:
         raise InputError(f"{path}: cannot read orders: {exc}") from None
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines:
+    lines: list[str | bytes] = []
+    for raw in data.removeprefix(codecs.BOM_UTF8).split(b"\n"):
+        raw = raw.removesuffix(b"\r")
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(raw)
+    if lines and lines[-1] == "":
+        lines.pop()  # the newline that ends the last line
+    if not any(not is_blank(line) for line in lines):
         raise InputError(f"{path}: no orders (expected one JSON message per line)")
     return lines
+
+
+def is_blank(line: str | bytes) -> bool:
+    return isinstance(line, str) and not line.strip(_BLANK)
+
+
+def _decode_error(line: bytes) -> str:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"{exc.reason}: byte 0x{line[exc.start]:02x} at column {exc.start + 1}"
+    return "valid"  # pragma: no cover - only called for lines that failed to decode
+
+
+def _domain(module: str) -> Any:
+    """A module of order_domain (the handlers' own rules), importable before the emulator loads the handlers."""
+    from .emulator import LAMBDA_CODE
+
+    if str(LAMBDA_CODE) not in sys.path:
+        sys.path.insert(0, str(LAMBDA_CODE))
+    return importlib.import_module(f"order_domain.{module}")
 
 
 def read_inventory(path: Path) -> dict[str, dict[str, int]]:
@@ -60,17 +101,19 @@ def read_inventory(path: Path) -> dict[str, dict[str, int]]:
     return data
 
 
-def approval_decisions(lines: list[str], approvals: str | None) -> dict[str, str]:
-    """orderId -> approve / reject / timeout, for every keyable message."""
+def approval_decisions(lines: Sequence[str | bytes], approvals: str | None) -> dict[str, str]:
+    """Canonical orderId -> approve / reject / timeout, for every keyable message."""
+    rules = _domain("rules")
     decisions = {}
     for line in lines:
-        try:
-            message = json.loads(line)
-        except ValueError:
+        if not isinstance(line, str):
             continue
-        if isinstance(message, dict) and isinstance(message.get("orderId"), str):
-            hint = message.get("localApproval")
-            decisions[message["orderId"]] = approvals or (hint if hint in APPROVAL_MODES else "approve")
+        try:
+            order_id = rules.order_key(line)
+        except rules.MalformedOrderMessage:
+            continue
+        hint = json.loads(line).get("localApproval")
+        decisions[order_id] = approvals or (hint if hint in APPROVAL_MODES else "approve")
     return decisions
 
 
@@ -335,10 +378,8 @@ class OrdersRunner:
                 return
             time.sleep(0.01)
 
-    def run(self, lines: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        from order_domain.errors import MalformedOrderMessage
-        from order_domain.rules import execution_name, order_key
-
+    def run(self, lines: Sequence[str | bytes]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Sends every non-blank line (line N of the input is lines[N-1]) and follows it to its result."""
         approval_queue = self.subscribe(self.stack.approval_topic, "local-approvers")
         approver = threading.Thread(target=self.approver, args=(approval_queue,), daemon=True)
         approver.start()
@@ -348,42 +389,70 @@ class OrdersRunner:
         deadline = time.monotonic() + EXECUTION_DEADLINE_SECONDS + len(lines)
         started = time.perf_counter()
         try:
-            for number, body in enumerate(lines, start=1):
+            for number, line in enumerate(lines, start=1):
+                if is_blank(line):
+                    continue
                 self._wait_below(running, self.concurrency, deadline)
-                unkeyable = None
-                try:
-                    order_id: str | None = order_key(body)
-                except MalformedOrderMessage as exc:
-                    order_id, unkeyable = None, str(exc)
-                arn = self.stack.execution_arn(execution_name(order_id)) if order_id else None
-                existed = arn is not None and self._status(arn) is not None
-                dead_before = self._queue_depth(self.stack.dlq_url)
-                self.sent[number] = dt.datetime.now(dt.UTC)
-                self.sqs.send_message(QueueUrl=self.stack.intake_url, MessageBody=body)
-                self.pump_intake()
-                entry: dict[str, Any] = {"line": number, "orderId": order_id, "arn": None}
-                if self._queue_depth(self.stack.dlq_url) > dead_before:
-                    entry["status"] = "DEAD_LETTERED"
-                    entry["reason"] = unkeyable or "the intake failed it until SQS moved it to the DLQ"
-                elif arn and not existed and self._status(arn) is not None:
-                    entry["arn"] = arn
-                    owners[arn] = number
-                    running.add(arn)
-                    overlapping = sum(1 for other in running if self._status(other) == "RUNNING")
-                    self.peak_concurrency = max(self.peak_concurrency, overlapping)
-                elif arn and existed:
-                    entry["status"] = "DUPLICATE"
-                    entry["reason"] = f"order {order_id} was already received (line {owners.get(arn, '?')})"
-                else:
-                    entry["status"] = "FAILED"
-                    entry["reason"] = "the intake neither started the order nor dead-lettered it"
-                lines_out.append(entry)
+                lines_out.append(self._send(number, line, owners, running))
             self._wait_below(running, 1, deadline)
             self.processing_seconds = time.perf_counter() - started
         finally:
             self._stop.set()
             approver.join(timeout=5)
         return lines_out, self._executions(owners)
+
+    def _send(self, number: int, line: str | bytes, owners: dict[str, int], running: set[str]) -> dict[str, Any]:
+        """One line as a producer sends it: its entry, with a status unless an execution now carries it."""
+        rules, identity = _domain("rules"), _domain("identity")
+        entry: dict[str, Any] = {"line": number, "orderId": None, "arn": None}
+        if isinstance(line, bytes):
+            return {
+                **entry,
+                "status": "REFUSED",
+                "reason": f"the line is not UTF-8 text ({_decode_error(line)}); an SQS message body is Unicode text",
+            }
+        unkeyable = None
+        try:
+            entry["orderId"] = rules.order_key(line)
+        except rules.MalformedOrderMessage as exc:
+            unkeyable = str(exc)
+        arn = self.stack.execution_arn(identity.execution_name(entry["orderId"])) if entry["orderId"] else None
+        existed = arn is not None and self._status(arn) is not None
+        dead_before = self._queue_depth(self.stack.dlq_url)
+        sent_at = dt.datetime.now(dt.UTC)
+        try:
+            self.sqs.send_message(QueueUrl=self.stack.intake_url, MessageBody=line)
+        except ClientError as exc:
+            error = exc.response["Error"]
+            return {
+                **entry,
+                "status": "REFUSED",
+                "reason": f"SQS refused the message: {error['Code']}: {error['Message']}",
+            }
+        except UnicodeEncodeError as exc:
+            return {
+                **entry,
+                "status": "REFUSED",
+                "reason": f"the message is not Unicode text ({exc.reason} at character {exc.start + 1}); an SQS message body is Unicode text",
+            }
+        self.sent[number] = sent_at
+        self.pump_intake()
+        if self._queue_depth(self.stack.dlq_url) > dead_before:
+            entry["status"] = "DEAD_LETTERED"
+            entry["reason"] = unkeyable or "the intake failed it until SQS moved it to the DLQ"
+        elif arn and not existed and self._status(arn) is not None:
+            entry["arn"] = arn
+            owners[arn] = number
+            running.add(arn)
+            overlapping = sum(1 for other in running if self._status(other) == "RUNNING")
+            self.peak_concurrency = max(self.peak_concurrency, overlapping)
+        elif arn and existed:
+            entry["status"] = "DUPLICATE"
+            entry["reason"] = f"order {entry['orderId']} was already received (line {owners.get(arn, '?')})"
+        else:
+            entry["status"] = "FAILED"
+            entry["reason"] = "the intake neither started the order nor dead-lettered it"
+        return entry
 
     def _executions(self, owners: dict[str, int]) -> list[dict[str, Any]]:
         executions = []
@@ -473,7 +542,7 @@ class OrdersRunner:
 
 
 def run_orders(
-    lines: list[str],
+    lines: Sequence[str | bytes],
     inventory: dict[str, dict[str, int]],
     *,
     assembly: Path,
@@ -482,7 +551,8 @@ def run_orders(
     concurrency: int = 1,
 ) -> OrdersRun:
     """Runs the messages through the synthesized stack found in `assembly` and returns results and state.
-    `approvals` answers every high-value order the same way; None follows each message's `localApproval`
+    `lines[N-1]` is line N of the input: a message body (str), a line that is not UTF-8 (bytes), or a blank line
+    (skipped, but counted in the results' line numbers). `approvals` answers every high-value order the same way; None follows each message's `localApproval`
     hint (an extra field the product ignores), defaulting to approve."""
     if approvals is not None and approvals not in APPROVAL_MODES:
         raise InputError(f"--approvals must be one of {', '.join(APPROVAL_MODES)}")

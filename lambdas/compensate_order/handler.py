@@ -5,6 +5,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from order_domain import services
 from order_domain.models import to_state
 from order_domain.observability import logger, metrics, tracer
+from order_domain.rules import order_id_of
 from order_domain.wiring import idempotency_store, inventory, now_iso, orders, payment_provider
 
 provider = payment_provider()
@@ -23,6 +24,8 @@ def compensate(state: dict) -> dict:
 @metrics.log_metrics
 def lambda_handler(event: dict, context: object) -> dict:
     idempotency.register_lambda_context(context)
-    outcome = compensate(state=event)
+    # The idempotency key is the canonical order id, as in every other step (a failed ValidateOrder hands over
+    # the raw message, whose orderId may still carry surrounding whitespace).
+    outcome = compensate(state={**event, "orderId": order_id_of(event.get("orderId"))})
     metrics.add_metric(name=f"Orders{outcome['status'].title().replace('_', '')}", unit=MetricUnit.Count, value=1)
     return outcome

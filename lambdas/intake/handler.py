@@ -1,12 +1,15 @@
-"""Intake: SQS consumer that starts one execution per order, named by the order id (partial batch failures)."""
+"""Intake: SQS consumer that starts one execution per order, named after its canonical order id (partial batch
+failures)."""
 
 import boto3
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from botocore.exceptions import ClientError
+from order_domain.errors import MalformedOrderMessage
+from order_domain.identity import execution_name
 from order_domain.observability import logger, metrics, tracer
-from order_domain.rules import execution_name, order_key
+from order_domain.rules import order_key
 from order_domain.wiring import required_env
 
 STATE_MACHINE_ARN = required_env("STATE_MACHINE_ARN")
@@ -16,7 +19,13 @@ sfn = boto3.client("stepfunctions")
 
 @tracer.capture_method
 def start_order(record: SQSRecord) -> None:
-    order_id = order_key(record.body)  # MalformedOrderMessage -> batch item failure -> DLQ after redrives
+    # The canonical id: "o-1" and " o-1 " are one order, one execution. MalformedOrderMessage (the reason names
+    # the problem) -> batch item failure -> DLQ after the redrives.
+    try:
+        order_id = order_key(record.body)
+    except MalformedOrderMessage as exc:
+        logger.info("message cannot be started", extra={"reason": str(exc), "messageId": record.message_id})
+        raise
     name = execution_name(order_id)
     try:
         sfn.start_execution(stateMachineArn=STATE_MACHINE_ARN, name=name, input=record.body)

@@ -4,38 +4,71 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic_core import PydanticCustomError
+
+from .identity import InvalidOrderId, canonical_order_id
 
 CENT = Decimal("0.01")
 _DECIMAL_TEXT = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
 
 
+def _invalid(problem: str) -> PydanticCustomError:
+    # The problem text becomes the whole message: "items[0].unitPrice: must be greater than 0".
+    return PydanticCustomError("order_field", "{problem}", {"problem": problem})
+
+
 def _to_money(value: Any) -> Decimal:
-    """Accepts a decimal string ("19.99") or a JSON number (19.99 or 20); rejects anything lossy."""
+    """Accepts a positive decimal string ("19.99") or JSON number (19.99 or 20); rejects anything lossy."""
     if isinstance(value, bool):
-        raise ValueError("must be a decimal amount, not a boolean")
+        raise _invalid("must be a decimal amount, not a boolean")
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError("must be a finite decimal amount")
+            raise _invalid("must be a finite decimal amount")
         value = repr(value)  # shortest round-trip text: 19.99 -> "19.99", never 19.989999...
     if isinstance(value, int):
         value = str(value)
     if isinstance(value, Decimal):
         value = format(value, "f")
     if not isinstance(value, str) or not _DECIMAL_TEXT.match(value):
-        raise ValueError("must be a positive decimal amount with at most 2 decimal places")
+        raise _invalid("must be a positive decimal amount with at most 2 decimal places")
     try:
-        return Decimal(value)
+        amount = Decimal(value)
     except InvalidOperation as exc:  # pragma: no cover - the regex already guarantees a valid literal
-        raise ValueError("must be a decimal amount") from exc
+        raise _invalid("must be a decimal amount") from exc
+    if amount <= 0:
+        raise _invalid(f"must be greater than 0, got {value}")
+    return amount
+
+
+def _to_order_id(value: Any) -> str:
+    """The canonical order id (see identity.py): what validation accepts is the order's identity."""
+    try:
+        return canonical_order_id(value)
+    except InvalidOrderId as exc:
+        raise _invalid(str(exc)) from None
+
+
+def _to_text(value: Any) -> Any:
+    """Refuses strings that are not plain text: an unpaired surrogate cannot be stored or sent, a control
+    character is never part of a customer id, SKU or token. Other types are left to the field's type check."""
+    if isinstance(value, str):
+        for position, char in enumerate(value, start=1):
+            category = unicodedata.category(char)
+            if category in ("Cs", "Cc"):
+                kind = "an unpaired surrogate, not Unicode text" if category == "Cs" else "a control character"
+                raise _invalid(f"character {position} is U+{ord(char):04X}, {kind}")
+    return value
 
 
 Money = Annotated[Decimal, BeforeValidator(_to_money)]
-NonEmpty = Annotated[str, Field(min_length=1, max_length=128)]
+Text = Annotated[str, BeforeValidator(_to_text)]
+NonEmpty = Annotated[Text, Field(min_length=1, max_length=128)]
 
 
 class OrderStatus(StrEnum):
@@ -84,7 +117,7 @@ class _Incoming(BaseModel):
 
 
 class OrderLineMessage(_Incoming):
-    sku: Annotated[str, Field(min_length=1, max_length=64)]
+    sku: Annotated[Text, Field(min_length=1, max_length=64)]
     quantity: Annotated[StrictInt, Field(ge=1, le=10_000)]
     unitPrice: Money
 
@@ -96,7 +129,7 @@ class PaymentMessage(_Incoming):
 class OrderMessage(_Incoming):
     """The order message on the intake queue (see README). Unknown fields are ignored."""
 
-    orderId: Annotated[str, Field(min_length=1, max_length=80)]
+    orderId: Annotated[str, BeforeValidator(_to_order_id)]
     customerId: NonEmpty
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
     # A reservation is one DynamoDB transaction (<= 100 writes): each line may touch both warehouses.

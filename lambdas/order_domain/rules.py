@@ -1,11 +1,10 @@
 """Business rules as pure functions: parsing and pricing an order, the approval policy, allocating stock
-across warehouses, naming executions, and mapping a failure to the order's terminal status."""
+across warehouses, keying intake messages, and mapping a failure to the order's terminal status."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import re
 from collections import OrderedDict
@@ -16,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from .errors import InvalidApprovalRequest, MalformedOrderMessage, OrderValidationError, OutOfStock
+from .identity import InvalidOrderId, canonical_order_id
 from .models import (
     CENT,
     Allocation,
@@ -103,34 +103,66 @@ def allocate(demand: Mapping[str, int], stock: Iterable[WarehouseStock]) -> list
     return allocations
 
 
-# ---- executions and approvals -----------------------------------------------------------------------
+# ---- intake messages and approvals ------------------------------------------------------------------
+
+
+# Step Functions refuses an execution input over 256 KiB, and a state's input or output over 256 KiB, in UTF-8
+# bytes (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html, "Maximum input or output size
+# for a task, state, or execution"). Until ValidateOrder replaces it, the raw message is the state, and a failed
+# validation adds its error (a Cause of up to 32,768 characters) before CompensateOrder records the outcome. A
+# message over 256 KiB - 64 KiB could end the execution in States.DataLimitExceeded, which no Catch handles, with
+# no terminal status: the intake refuses it instead.
+STEP_FUNCTIONS_PAYLOAD_BYTES = 256 * 1024
+ORDER_MESSAGE_MAX_BYTES = STEP_FUNCTIONS_PAYLOAD_BYTES - 64 * 1024
 
 
 def order_key(body: str) -> str:
-    """The orderId of an intake message body; MalformedOrderMessage when it has none."""
+    """The canonical orderId of an intake message body (see identity.py); MalformedOrderMessage, naming the
+    problem, when the message cannot be keyed or started. Never raises anything else, whatever the body."""
+    size = len(body.encode("utf-8", "surrogatepass"))
+    if size > ORDER_MESSAGE_MAX_BYTES:
+        raise MalformedOrderMessage(
+            f"message body is {size:,} bytes; an order message may be at most {ORDER_MESSAGE_MAX_BYTES:,} bytes"
+            f" of UTF-8 (the Step Functions limit of {STEP_FUNCTIONS_PAYLOAD_BYTES:,} bytes less room for an error)"
+        )
     try:
-        message = json.loads(body)
-    except ValueError as exc:
+        message = json.loads(body, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
+    except _DuplicateKey as exc:
+        raise MalformedOrderMessage(f"message body repeats the key {exc.args[0]!r} in one object") from None
+    except (ValueError, RecursionError) as exc:
         raise MalformedOrderMessage(f"message body is not JSON: {exc}") from None
     if not isinstance(message, dict):
         raise MalformedOrderMessage("message body is not a JSON object")
-    order_id = message.get("orderId")
-    if not isinstance(order_id, str) or not order_id.strip():
-        raise MalformedOrderMessage("message has no string orderId")
-    return order_id
+    if "orderId" not in message:
+        raise MalformedOrderMessage("orderId: missing")
+    return order_id_of(message["orderId"])
 
 
-_EXECUTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+def order_id_of(value: Any) -> str:
+    """canonical_order_id, with its refusal as a MalformedOrderMessage naming the field."""
+    try:
+        return canonical_order_id(value)
+    except InvalidOrderId as exc:
+        raise MalformedOrderMessage(f"orderId: {exc}") from None
 
 
-def execution_name(order_id: str) -> str:
-    """A Step Functions execution name derived only from the order id, so a repeated order maps to the
-    same execution. Ids that are not valid names get a readable prefix plus a hash of the full id."""
-    if _EXECUTION_NAME.match(order_id):
-        return order_id
-    digest = hashlib.sha256(order_id.encode("utf-8")).hexdigest()[:16]
-    readable = re.sub(r"[^A-Za-z0-9_-]", "_", order_id)[:55]
-    return f"{readable}-{digest}"
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # JSON parsers disagree on a repeated key (first or last wins): the intake and Step Functions could then
+    # read two different orderIds from one message.
+    message: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in message:
+            raise _DuplicateKey(key)
+        message[key] = value
+    return message
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def encode_task_token(task_token: str) -> str:

@@ -31,6 +31,7 @@ from .rules import (
     decode_task_token,
     demand_by_sku,
     encode_task_token,
+    order_id_of,
     parse_decision,
     parse_order,
     reason_for_error,
@@ -118,13 +119,13 @@ def compensate_order(
     state: dict[str, Any], provider: PaymentProvider, inventory: Inventory, orders: OrderRepository, now: str
 ) -> Outcome:
     """CompensateOrder: undo what this order holds (from the tables, not the state, so a step that died
-    after its write is undone too), then record its terminal status."""
+    after its write is undone too), then record its terminal status. An order already COMPLETED (ProcessOrder
+    captured and recorded it, then died before returning) is never undone: its outcome is reported as is."""
     error = state.get("error") or {}
     error_name = str(error.get("Error") or "States.Runtime")
     order = state.get("order") or {}
-    order_id = str(state["orderId"])
-    inventory.release(order_id, now)
-    provider.void(order_id)
+    # A failed ValidateOrder leaves the raw message as the state: key it as the intake did.
+    order_id = order_id_of(state.get("orderId"))
     customer = order.get("customerId", state.get("customerId"))
     outcome = Outcome(
         orderId=order_id,
@@ -134,6 +135,11 @@ def compensate_order(
         total=order.get("total"),
         currency=order.get("currency"),
     )
+    recorded = orders.get(order_id) or {}
+    if recorded.get("status") == OrderStatus.COMPLETED:
+        return outcome.model_copy(update={"status": OrderStatus.COMPLETED, "reason": recorded.get("reason")})
+    inventory.release(order_id, now)
+    provider.void(order_id)
     return orders.finish(outcome, now)
 
 

@@ -1,16 +1,17 @@
 """Business rules without AWS: parsing, pricing, approval policy, allocation, naming, outcomes."""
 
 import json
+import random
 from decimal import Decimal
 
 import pytest
 from order_domain.errors import InvalidApprovalRequest, MalformedOrderMessage, OrderValidationError, OutOfStock
 from order_domain.models import OrderLine, OrderStatus, WarehouseStock
 from order_domain.rules import (
+    ORDER_MESSAGE_MAX_BYTES,
     allocate,
     decode_task_token,
     encode_task_token,
-    execution_name,
     order_key,
     parse_order,
     reason_for_error,
@@ -65,12 +66,47 @@ def test_unknown_fields_are_ignored():
         ({"items": [{"sku": "A", "quantity": 1, "unitPrice": True}]}, "items[0].unitPrice"),
         ({"items": [{"sku": "A", "quantity": 1, "unitPrice": float("nan")}]}, "items[0].unitPrice"),
         ({"payment": {}}, "payment.token"),
+        ({"orderId": ""}, "orderId"),
+        ({"orderId": " \t"}, "orderId"),
+        ({"orderId": "o\u200b1"}, "orderId"),
+        ({"orderId": "x" * 81}, "orderId"),
+        ({"customerId": "c\x00"}, "customerId"),
+        ({"items": [{"sku": "\ud800", "quantity": 1, "unitPrice": "1.00"}]}, "items[0].sku"),
+        ({"payment": {"token": "tok\udfff"}}, "payment.token"),
     ],
 )
 def test_invalid_order_is_rejected_naming_the_field(overrides, field):
     with pytest.raises(OrderValidationError) as raised:
         parse_order(message(**overrides), THRESHOLD, 60)
     assert str(raised.value).startswith(f"{field}:")
+
+
+@pytest.mark.parametrize("price", ["0", "0.00", 0, 0.0, "00.0"])
+def test_a_unit_price_of_zero_is_rejected_naming_the_field(price):
+    # given a line whose unit price is zero, as a string or a JSON number
+    with pytest.raises(OrderValidationError) as raised:
+        parse_order(message(items=[{"sku": "A", "quantity": 1, "unitPrice": price}]), THRESHOLD, 60)
+    # then it is refused, not captured at 0.00
+    assert str(raised.value).startswith("items[0].unitPrice: must be greater than 0")
+
+
+def test_the_smallest_positive_unit_price_is_accepted():
+    order = parse_order(message(items=[{"sku": "A", "quantity": 1, "unitPrice": "0.01"}]), THRESHOLD, 60)
+    assert order.total == Decimal("0.01")
+
+
+def test_validation_keeps_the_canonical_order_id():
+    # given the id the intake keys on, with surrounding whitespace and in decomposed form
+    order = parse_order(message(orderId="  cafe\u0301-1\n"), THRESHOLD, 60)
+    # then the validated order carries the same identity as the execution name and the tables
+    assert order.orderId == "caf\u00e9-1"
+    assert order.orderId == order_key(json.dumps(message(orderId="  cafe\u0301-1\n")))
+
+
+@pytest.mark.parametrize(("order_id", "reason"), [("", "must not be empty"), ("   ", "must not be blank")])
+def test_a_blank_order_id_is_rejected_naming_the_field(order_id, reason):
+    with pytest.raises(OrderValidationError, match=f"^orderId: {reason}$"):
+        parse_order(message(orderId=order_id), THRESHOLD, 60)
 
 
 def test_missing_field_is_named():
@@ -123,18 +159,6 @@ def test_duplicate_sku_lines_are_reserved_together():
     assert demand_by_sku(lines) == {"A": 5}
 
 
-def test_execution_name_is_the_order_id_when_valid():
-    assert execution_name("o-1001") == "o-1001"
-
-
-def test_execution_name_is_stable_and_valid_for_awkward_ids():
-    name = execution_name("order/42 with spaces and ünïcode" * 3)
-    assert name == execution_name("order/42 with spaces and ünïcode" * 3)
-    assert len(name) <= 80
-    assert all(c.isalnum() or c in "-_" for c in name)
-    assert execution_name("a/b") != execution_name("a_b")
-
-
 def test_task_tokens_survive_a_url_round_trip():
     token = "AAAAKgAAAAIAAAAAAAAAA+/=wjP9w+/KZ=="
     encoded = encode_task_token(token)
@@ -148,10 +172,67 @@ def test_malformed_approval_token_is_refused(bad):
         decode_task_token(bad)
 
 
-@pytest.mark.parametrize("body", ["not json", "[1, 2]", '{"orderId": 7}', '{"orderId": "  "}', "{}"])
-def test_message_without_a_string_order_id_cannot_be_keyed(body):
-    with pytest.raises(MalformedOrderMessage):
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("not json", "message body is not JSON"),
+        ("[1, 2]", "message body is not a JSON object"),
+        ("{}", "orderId: missing"),
+        ('{"orderId": 7}', "orderId: must be a string, got a number"),
+        ('{"orderId": null}', "orderId: must be a string, got null"),
+        ('{"orderId": ""}', "orderId: must not be empty"),
+        ('{"orderId": "  "}', "orderId: must not be blank"),
+        ('{"orderId": "\\ud800"}', "orderId: character 1 is U+D800, an unpaired surrogate"),
+        ('{"orderId": "a", "orderId": "b"}', "message body repeats the key 'orderId'"),
+        ('{"orderId": "a", "total": NaN}', "message body is not JSON: NaN is not a JSON value"),
+        ("[" * 100_000, "message body is not JSON"),
+    ],
+)
+def test_message_that_cannot_be_keyed_is_refused_naming_the_problem(body, reason):
+    with pytest.raises(MalformedOrderMessage) as raised:
         order_key(body)
+    assert str(raised.value).startswith(reason)
+
+
+def test_a_message_is_keyed_by_its_canonical_order_id():
+    assert order_key('{"orderId": " o-1\\t"}') == "o-1"
+    assert order_key('{"orderId": "cafe\\u0301"}') == "caf\u00e9"
+
+
+def padded_to(size: int) -> str:
+    """A keyable message body of exactly `size` UTF-8 bytes (the padding in an extra field)."""
+    body = json.dumps({"orderId": "big-1", "note": ""})
+    return body.replace('"note": ""', '"note": "' + "x" * (size - len(body)) + '"')
+
+
+def test_a_message_over_the_size_limit_cannot_be_started_and_says_why():
+    # given messages of exactly the limit and one byte over
+    assert len(padded_to(ORDER_MESSAGE_MAX_BYTES).encode()) == ORDER_MESSAGE_MAX_BYTES
+    # then the first is keyed, the second refused with its size and the limit
+    assert order_key(padded_to(ORDER_MESSAGE_MAX_BYTES)) == "big-1"
+    with pytest.raises(MalformedOrderMessage, match=r"is 196,609 bytes; an order message may be at most 196,608"):
+        order_key(padded_to(ORDER_MESSAGE_MAX_BYTES + 1))
+
+
+def test_the_size_limit_leaves_room_for_the_error_within_the_step_functions_limit():
+    assert ORDER_MESSAGE_MAX_BYTES + 64 * 1024 == 256 * 1024
+
+
+def test_keying_never_fails_with_anything_but_a_refusal_whatever_the_body():
+    # given bodies a hostile producer could send: random text, and a valid message cut or altered anywhere
+    rng = random.Random(10)
+    valid = json.dumps(message(orderId="o-1"))
+    alphabet = ["a", " ", '"', "\\", "{", "}", "[", "]", ":", ",", "0", "-", "e", "\u00e9", "\ud800", "\x00", "\u2028"]
+    bodies = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(2000)]
+    bodies += [valid[:cut] for cut in range(len(valid))]
+    bodies += [valid[:i] + rng.choice(alphabet) + valid[i + 1 :] for i in range(len(valid)) for _ in range(3)]
+    # when each is keyed, then it is either a canonical id or a MalformedOrderMessage, never a crash
+    for body in bodies:
+        try:
+            order_id = order_key(body)
+        except MalformedOrderMessage:
+            continue
+        assert order_key(json.dumps({"orderId": order_id})) == order_id, body
 
 
 @pytest.mark.parametrize(

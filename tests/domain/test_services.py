@@ -162,3 +162,34 @@ def test_approval_links_carry_a_url_safe_token_and_the_answer_resumes_the_task()
     token = sent["rejectUrl"].split("/")[-2]
     services.answer_approval(token, "reject", approver="alice", comment="too big", callbacks=callbacks)
     assert callbacks.calls == [("failure", "tok+en/==", ("ApprovalRejected", "rejected by alice: too big"))]
+
+
+def test_compensating_a_failed_validation_records_the_canonical_order_id(provider):
+    # given the raw message a failed ValidateOrder hands to CompensateOrder, its id with surrounding whitespace
+    orders = FakeOrders()
+    state = {"orderId": " o-7\n", "customerId": "c-7", "error": {"Error": "OrderValidationError", "Cause": "bad"}}
+    # when it is compensated
+    outcome = services.compensate_order(state, provider, FakeInventory(orders, {}), orders, NOW)
+    # then the order is recorded under the identity the intake and the execution name use
+    assert outcome.orderId == "o-7"
+    assert list(orders.items) == ["o-7"]
+    assert orders.items["o-7"]["status"] == OrderStatus.REJECTED
+
+
+def test_a_completed_order_is_never_undone_by_a_later_compensation(provider, ledger):
+    # given an order reserved, captured and recorded COMPLETED (ProcessOrder then died before returning)
+    orders, inventory = setup_reservation({"A": {"warehouse-1": 4, "warehouse-2": 3}})
+    items = [OrderLine(sku="A", quantity=6, unitPrice=Decimal(1))]
+    services.reserve_inventory("o-1", items, inventory.available_everywhere(["A"]), inventory, NOW)
+    authorize(provider, "tok_visa")
+    services.process_order(order_of(("A", 6)), provider, orders, NOW)
+    # when the execution's Catch runs CompensateOrder for the step that "failed"
+    state = {"orderId": "o-1", "order": {"customerId": "c-1"}, "error": {"Error": "States.TaskFailed", "Cause": "x"}}
+    outcome = services.compensate_order(state, provider, inventory, orders, NOW)
+    # then the customer keeps the order: nothing released, nothing refunded, one terminal status
+    assert outcome.status == OrderStatus.COMPLETED
+    assert outcome.reason is None
+    assert inventory.stock == {("A", "warehouse-1"): 0, ("A", "warehouse-2"): 1}
+    assert ledger.items["o-1"]["status"] == PaymentStatus.CAPTURED
+    assert orders.items["o-1"]["history"].count(OrderStatus.COMPLETED) == 1
+    assert orders.items["o-1"]["status"] == OrderStatus.COMPLETED

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,128 @@ def test_requests_are_recorded_for_the_handler_that_made_them(aws):
     assert {(c.function, c.service) for c in aws.api_calls} == {(function, "dynamodb")}
     assert sum(c.read_units for c in aws.api_calls) > 0
     assert [i.function for i in aws.invocations] == [function]
+
+
+# ---- AWS's payload rules, applied locally ------------------------------------------------------------------
+
+MIB = 1_048_576
+
+
+@pytest.fixture(scope="module")
+def queue(aws) -> str:
+    """A queue with SQS's default MaximumMessageSize (1 MiB)."""
+    return aws.client("sqs").create_queue(QueueName="payload-limits")["QueueUrl"]
+
+
+def refusal(call) -> tuple[str, str]:
+    with pytest.raises(ClientError) as raised:
+        call()
+    return raised.value.response["Error"]["Code"], raised.value.response["Error"]["Message"]
+
+
+def test_sqs_accepts_a_message_of_exactly_the_queue_limit(aws, queue):
+    # given a body of exactly 1 MiB of UTF-8
+    body = "x" * MIB
+    # when it is sent, then SQS takes it
+    assert aws.client("sqs").send_message(QueueUrl=queue, MessageBody=body)["MessageId"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("x" * (MIB + 1), id="one byte over"),
+        # fewer characters than the limit, more bytes: moto alone counts characters and accepts it
+        pytest.param("é" * (MIB // 2 + 1), id="two-byte characters"),
+    ],
+)
+def test_sqs_refuses_a_message_over_the_queue_limit_in_utf8_bytes(aws, queue, body):
+    code, message = refusal(lambda: aws.client("sqs").send_message(QueueUrl=queue, MessageBody=body))
+    assert code == "InvalidParameterValue"
+    assert f"shorter than {MIB} bytes" in message
+
+
+def test_sqs_refuses_characters_outside_its_allowed_set(aws, queue):
+    # given a JSON body holding U+FFFE (valid JSON, not a character SQS accepts)
+    code, message = refusal(
+        lambda: aws.client("sqs").send_message(QueueUrl=queue, MessageBody='{"orderId": "a\ufffe"}')
+    )
+    assert code == "InvalidMessageContents"
+    assert "#xFFFE" in message
+
+
+@pytest.fixture(scope="module")
+def pass_machine(aws):
+    """A one-state machine whose output is whatever its input is, for the Step Functions limits."""
+
+    def create(name: str, definition: dict) -> str:
+        return aws.client("stepfunctions").create_state_machine(
+            name=name, definition=json.dumps(definition), roleArn="arn:aws:iam::123456789012:role/local"
+        )["stateMachineArn"]
+
+    return create("payload-limits", {"StartAt": "Echo", "States": {"Echo": {"Type": "Pass", "End": True}}}), create
+
+
+def finished(aws, execution_arn: str) -> str:
+    deadline = time.monotonic() + 30
+    while (status := aws.execution_status(execution_arn)) == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return status
+
+
+def json_of_size(size: int) -> str:
+    """A JSON string literal of exactly `size` UTF-8 bytes."""
+    return json.dumps("x" * (size - 2))
+
+
+def test_step_functions_accepts_an_execution_input_of_exactly_256_kib(aws, pass_machine):
+    arn, _ = pass_machine
+    started = aws.client("stepfunctions").start_execution(stateMachineArn=arn, input=json_of_size(262_144))
+    assert finished(aws, started["executionArn"]) == "SUCCEEDED"
+
+
+def test_step_functions_refuses_an_execution_input_over_256_kib(aws, pass_machine):
+    arn, _ = pass_machine
+    code, message = refusal(
+        lambda: aws.client("stepfunctions").start_execution(stateMachineArn=arn, input=json_of_size(262_145))
+    )
+    assert code == "ValidationException"
+    assert "262144" in message
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("x" * 81, "ValidationException"),
+        ("o-1 ", "InvalidName"),
+        ("a/b", "InvalidName"),
+        ("a\u0085b", "InvalidName"),
+        ("a\ufffeb", "InvalidName"),
+        ("a{b}", "InvalidName"),
+    ],
+)
+def test_step_functions_refuses_execution_names_aws_refuses(aws, pass_machine, name, code):
+    arn, _ = pass_machine
+    assert refusal(lambda: aws.client("stepfunctions").start_execution(stateMachineArn=arn, name=name))[0] == code
+
+
+def test_a_state_may_output_exactly_256_kib_and_no_more(aws, pass_machine):
+    # given a Pass state whose result is a string of exactly the limit, and one a byte over
+    _, create = pass_machine
+
+    def run(size: int) -> tuple[str, list[str]]:
+        arn = create(
+            f"output-{size}",
+            {"StartAt": "Big", "States": {"Big": {"Type": "Pass", "Result": "x" * (size - 2), "End": True}}},
+        )
+        execution = aws.client("stepfunctions").start_execution(stateMachineArn=arn)["executionArn"]
+        status = finished(aws, execution)
+        errors = [
+            e.get("executionFailedEventDetails", {}).get("error")
+            for e in aws.execution_events(execution)
+            if e["type"] == "ExecutionFailed"
+        ]
+        return status, errors
+
+    # then the first succeeds and the second fails the execution with States.DataLimitExceeded
+    assert run(262_144) == ("SUCCEEDED", [])
+    assert run(262_145) == ("FAILED", ["States.DataLimitExceeded"])
