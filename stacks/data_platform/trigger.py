@@ -136,6 +136,14 @@ class EtlTrigger(Construct):
             },
         )
         self.log_group.grant_write(self.role)
+        # Lambda dead-letters a failed event with the function's role
+        # (docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html#invocation-dlq), and a producer to
+        # a KMS-encrypted queue needs the key's GenerateDataKey and Decrypt as well (docs.aws.amazon.com/
+        # AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html): the function's dead_letter_queue
+        # adds sqs:SendMessage only, this grant the key too. EventBridge reaches the same queue through the queue policy
+        # CDK writes for each rule's dead_letter_queue (aws:SourceArn of the rule) and the key policy's statement for
+        # this platform's rules (stacks/encryption.py).
+        self.dead_letter_queue.grant_send_messages(self.role)
         # No grant exists for MWAA: InvokeRestApi, as this environment's Airflow "User" role only.
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
