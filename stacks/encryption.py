@@ -4,6 +4,7 @@ what it encrypts.
 Besides the account, the key policy admits CloudWatch Logs for the stack's own log groups only, and the
 CloudWatch alarms and EventBridge rules whose names carry the stack's prefix (to deliver to encrypted topics
 and queues). A topic or queue those services publish to admits them by the same conditions (`source_conditions`).
+No one creates a grant on the key except through an AWS service (Control Tower CT.KMS.PR.3).
 """
 
 from __future__ import annotations
@@ -148,6 +149,23 @@ def project_key(
                     ]
                 }
             },
+        )
+    )
+    # Control Tower's CT.KMS.PR.3 (docs.aws.amazon.com/controltower/latest/controlreference/kms-rules.html), in the
+    # exact shape its guard rule expects: no principal creates a grant on the key unless an AWS service integrated
+    # with KMS asks on its behalf (kms:GrantIsForAWSResource) or it is itself an AWS service principal
+    # (aws:PrincipalIsAWSService; docs.aws.amazon.com/kms/latest/developerguide/grant-authorization.html). The grants
+    # these keys need are of that kind: DynamoDB (tables), Redshift Serverless (namespace) and MWAA (environment)
+    # create them on the deployer's behalf; no role of the project holds kms:CreateGrant, and no person needs to grant
+    # the key to an IAM principal.
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="DenyGrantsExceptThroughAWSServices",
+            effect=iam.Effect.DENY,
+            principals=[iam.StarPrincipal()],
+            actions=["kms:CreateGrant"],
+            resources=["*"],
+            conditions={"BoolIfExists": {"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}},
         )
     )
     deliveries = [(f"AllowCloudWatchAlarmsOfThis{owner}", CLOUDWATCH_ALARMS, alarm_name_prefix)]

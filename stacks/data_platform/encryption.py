@@ -12,7 +12,8 @@ from stacks.encryption import project_key
 
 class DataPlatformKey(Construct):
     """One rotating CMK. Besides the account, its key policy admits CloudWatch Logs for this platform's log
-    groups only, and CloudWatch alarms and EventBridge rules whose names carry this platform's prefix."""
+    groups only, and CloudWatch alarms and EventBridge rules whose names carry this platform's prefix; it denies
+    grants not made through an AWS service."""
 
     def __init__(
         self,

@@ -12,7 +12,7 @@ from stacks.encryption import project_key
 
 class OrderEncryption(Construct):
     """One rotating CMK whose key policy also admits CloudWatch Logs (for this environment's log groups only)
-    and CloudWatch alarms (for this environment's alarms only)."""
+    and CloudWatch alarms (for this environment's alarms only), and denies grants not made through an AWS service."""
 
     def __init__(
         self,

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.infrastructure.cfn import CfnTemplate, templates_of
+from tests.infrastructure.cfn import CfnTemplate, as_list, references, templates_of
 from tests.infrastructure.test_alarm_delivery import admits, allows, service_of
 
 TEMPLATES = [(stack, env) for stack in ("OrderProcessing", "DataPlatform") for env in ("dev", "prod")]
@@ -107,3 +108,75 @@ def test_the_glue_failure_rule_publishes_to_the_operations_topic(synth: Callable
     data_dev = templates_of(synth, "DataPlatform")("dev")
     targets = data_dev.properties(data_dev.logical_id("Monitoring/GlueJobFailed"))["Targets"]
     assert [t["Arn"] for t in targets] == [{"Ref": data_dev.logical_id("Monitoring/OperationsAlerts")}]
+
+
+# --- Point 13: grants only through AWS services (Control Tower CT.KMS.PR.3) ---------------------------------------
+
+# The two conditions CT.KMS.PR.3's guard rule requires, both "false" under BoolIfExists, and nothing else
+# (docs.aws.amazon.com/controltower/latest/controlreference/kms-rules.html, rule kms_create_grant_aws_service_check).
+CT_KMS_PR_3_CONDITION = {"kms:grantisforawsresource": "false", "aws:principalisawsservice": "false"}
+# Resource types that name a project key and whose grants (if any) the service creates on the deployer's behalf,
+# reviewed against CT.KMS.PR.3's deny; a new type using a key must be reviewed and added here.
+REVIEWED_KEY_USERS = {
+    # Grants, created by the service on the deployer's behalf (kms:GrantIsForAWSResource is true):
+    "AWS::DynamoDB::Table",
+    "AWS::RedshiftServerless::Namespace",
+    "AWS::MWAA::Environment",  # its four grants (docs.aws.amazon.com/mwaa/latest/userguide/custom-keys-certs.html)
+    # No grants: the key policy or the caller's own permissions.
+    "AWS::SNS::Topic",
+    "AWS::SQS::Queue",
+    "AWS::Logs::LogGroup",
+    "AWS::S3::Bucket",
+    "AWS::Glue::SecurityConfiguration",
+    "AWS::SecretsManager::Secret",  # CDK's key policy statement for it goes through kms:ViaService
+}
+
+
+def satisfies_ct_kms_pr_3(statement: dict[str, Any]) -> bool:
+    """The guard rule's check_statement_create_grant_aws_services_only, in Python."""
+    principal = statement.get("Principal")
+    condition = statement.get("Condition", {})
+    return (
+        statement["Effect"] == "Deny"
+        and all(action == "kms:CreateGrant" for action in as_list(statement["Action"]))
+        and (principal == "*" or principal == {"AWS": "*"})
+        and all(resource == "*" for resource in as_list(statement["Resource"]))
+        and set(condition) == {"BoolIfExists"}
+        and {k.lower(): v for k, v in condition["BoolIfExists"].items()} == CT_KMS_PR_3_CONDITION
+    )
+
+
+def test_every_key_denies_grants_unless_an_aws_service_asks_as_ct_kms_pr_3_expects(template: CfnTemplate):
+    keys = template.of_type("AWS::KMS::Key")
+    assert keys
+    for key_id, key in keys.items():
+        assert any(satisfies_ct_kms_pr_3(s) for s in key["Properties"]["KeyPolicy"]["Statement"]), key_id
+
+
+def test_no_role_of_the_project_may_create_grants_itself(template: CfnTemplate):
+    for role_id in template.of_type("AWS::IAM::Role"):
+        for statement in template.statements_of_role(role_id):
+            if statement["Effect"] == "Allow":
+                granted = as_list(statement["Action"])
+                assert not any(fnmatchcase("kms:CreateGrant", action) for action in granted), (role_id, statement)
+
+
+def test_key_policies_allow_grants_only_to_the_account_or_through_a_named_service(template: CfnTemplate):
+    # The account's administrators (CDK's default statement) and CDK's Secrets Manager statement (kms:ViaService).
+    for key_id, key in template.of_type("AWS::KMS::Key").items():
+        for statement in key["Properties"]["KeyPolicy"]["Statement"]:
+            granted = as_list(statement["Action"])
+            if statement["Effect"] != "Allow" or not any(fnmatchcase("kms:CreateGrant", a) for a in granted):
+                continue
+            is_account_root = "root" in json.dumps(statement["Principal"]) and "Condition" not in statement
+            via_service = "kms:ViaService" in json.dumps(statement.get("Condition", {}))
+            assert is_account_root or via_service, (key_id, statement)
+
+
+def test_every_resource_using_a_key_is_of_a_type_reviewed_against_ct_kms_pr_3(template: CfnTemplate):
+    keys = set(template.of_type("AWS::KMS::Key"))
+    for logical_id, resource in template.resources.items():
+        if resource["Type"] in ("AWS::KMS::Key", "AWS::KMS::Alias", "AWS::IAM::Policy", "AWS::IAM::Role"):
+            continue
+        if keys & set(references(resource.get("Properties", {}))):
+            assert resource["Type"] in REVIEWED_KEY_USERS, (logical_id, resource["Type"])
