@@ -143,8 +143,8 @@ class PipelineMonitoring(Construct):
             # targets.SnsTopic grants events.amazonaws.com the topic and the topic's key with no condition
             # (topic.grantPublish on the bare service principal). Handed the topic by its ARN alone, it grants
             # neither: the topic admits this rule only (below), the key this platform's rules only
-            # (stacks/encryption.py). Still resource policies, not a role: EventBridge asks for them with
-            # KMS-encrypted SNS targets (docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html).
+            # (stacks/encryption.py). Resource policies, not a target role: with a RoleArn, EventBridge may fail to
+            # deliver to KMS-encrypted SNS topics (docs.aws.amazon.com/eventbridge/latest/userguide/eb-use-resource-based.html).
             targets=[
                 targets.SnsTopic(
                     sns.Topic.from_topic_arn(self, "OperationsAlertsTarget", self.topic.topic_arn),
