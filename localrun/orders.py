@@ -460,6 +460,9 @@ class OrdersRunner:
             described = self.sfn.describe_execution(executionArn=arn)
             stopped = described.get("stopDate")
             events = self.aws.execution_events(arn)
+            failure = next(
+                (e.get("executionFailedEventDetails", {}) for e in events if e["type"] == "ExecutionFailed"), {}
+            )
             executions.append(
                 {
                     "line": line,
@@ -469,6 +472,8 @@ class OrdersRunner:
                     "transitions": billed_transitions(events),
                     "calls": task_calls(events),
                     "retryWaits": [{"state": s, "seconds": w} for s, w in self.aws.retry_waits.get(arn, [])],
+                    "error": failure.get("error"),
+                    "cause": failure.get("cause"),
                 }
             )
         return executions
@@ -516,7 +521,13 @@ class OrdersRunner:
                 result["status"] = order.get("status", "FAILED")
                 result["reason"] = order.get("reason")
                 result["transitions"] = execution["transitions"]
-                if execution["status"] != "SUCCEEDED" and result["status"] != "FAILED":
+                if not order:
+                    # e.g. States.DataLimitExceeded, which no Catch handles: the order never reached a table
+                    failure = ": ".join(str(part) for part in (execution["error"], execution["cause"]) if part)
+                    result["reason"] = f"execution {execution['status']} before the order was recorded" + (
+                        f" ({failure})" if failure else ""
+                    )
+                elif execution["status"] != "SUCCEEDED" and result["status"] != "FAILED":
                     result["reason"] = f"execution {execution['status']}; order left in {result['status']}"
             results.append(result)
         inventory: dict[str, dict[str, int]] = {}

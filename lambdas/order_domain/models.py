@@ -55,14 +55,18 @@ def _to_order_id(value: Any) -> str:
 
 
 def _to_text(value: Any) -> Any:
-    """Refuses strings that are not plain text: an unpaired surrogate cannot be stored or sent, a control
-    character is never part of a customer id, SKU or token. Other types are left to the field's type check."""
+    """Refuses strings that are not plain text: an unpaired surrogate cannot be stored or sent, and a control
+    character inside a customer id, SKU or token (surrounding whitespace is stripped, as for every field) is
+    never part of one. Other types are left to the field's type check."""
     if isinstance(value, str):
+        inner = value.strip()
         for position, char in enumerate(value, start=1):
             category = unicodedata.category(char)
-            if category in ("Cs", "Cc"):
-                kind = "an unpaired surrogate, not Unicode text" if category == "Cs" else "a control character"
-                raise _invalid(f"character {position} is U+{ord(char):04X}, {kind}")
+            if category == "Cs":
+                raise _invalid(f"character {position} is U+{ord(char):04X}, an unpaired surrogate, not Unicode text")
+        for position, char in enumerate(inner, start=len(value) - len(value.lstrip()) + 1):
+            if unicodedata.category(char) == "Cc":
+                raise _invalid(f"character {position} is U+{ord(char):04X}, a control character")
     return value
 
 

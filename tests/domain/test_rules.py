@@ -109,6 +109,12 @@ def test_a_blank_order_id_is_rejected_naming_the_field(order_id, reason):
         parse_order(message(orderId=order_id), THRESHOLD, 60)
 
 
+def test_surrounding_whitespace_of_text_fields_is_stripped_not_refused():
+    raw = message(customerId=" c-1\n", items=[{"sku": "\tA ", "quantity": 1, "unitPrice": "1.00"}])
+    order = parse_order(raw, THRESHOLD, 60)
+    assert (order.customerId, order.items[0].sku) == ("c-1", "A")
+
+
 def test_missing_field_is_named():
     raw = message()
     del raw["payment"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 
@@ -122,3 +123,67 @@ def test_approval_api_refuses_bad_or_stale_requests(functions, token, decision, 
     response, failed = functions.invoke("approval_api", event)
     assert not failed
     assert response["statusCode"] == status
+
+
+def test_intake_starts_one_execution_for_ids_that_differ_only_in_surrounding_whitespace(aws, functions):
+    # given one order sent as "ws-1", then as " ws-1 " for another quantity
+    first = order("ws-1", ("SKU-1", 1, "1.00"))
+    again = order(" ws-1 ", ("SKU-1", 2, "1.00"))
+    # when the intake takes both
+    response, failed = functions.invoke("intake", sqs_event(first, again))
+    # then both are acknowledged and one execution, named after the canonical id, carries the first
+    assert not failed
+    assert response == {"batchItemFailures": []}
+    started = [name for name in executions(aws) if "ws-1" in name]
+    assert started == ["ws-1"]
+
+
+def test_intake_names_executions_step_functions_accepts_for_any_canonical_id(aws, functions):
+    # given ids no execution name may hold as they are (the emulator refuses names as StartExecution does)
+    ids = ["in/3", "in 3", "ïn-3", "名前-3", "x" * 80]
+    response, failed = functions.invoke("intake", sqs_event(*(order(i, ("SKU-1", 1, "1.00")) for i in ids)))
+    # then every one is started
+    assert not failed
+    assert response == {"batchItemFailures": []}
+    started = executions(aws)
+    inputs = {
+        json.loads(aws.client("stepfunctions").describe_execution(executionArn=arn)["input"])["orderId"]
+        for arn in started.values()
+    }
+    assert set(ids) <= inputs
+
+
+def test_validate_order_records_the_canonical_order_id(aws, functions):
+    response, failed = functions.invoke("validate_order", json.loads(order("  vo-3 ", ("SKU-1", 1, "2.50"))))
+    assert not failed
+    assert response["orderId"] == "vo-3"
+    table = aws.resource("dynamodb").Table(functions.env("validate_order", "ORDERS_TABLE_NAME"))
+    assert table.get_item(Key={"orderId": "vo-3"})["Item"]["status"] == "RECEIVED"
+    assert "Item" not in table.get_item(Key={"orderId": "  vo-3 "})
+
+
+def test_compensating_a_raw_message_keys_the_order_and_its_idempotency_record_canonically(aws, functions):
+    # given the raw message of a failed validation, its id with surrounding whitespace
+    raw = {
+        **json.loads(order(" co-1 ", ("SKU-1", 0, "1.00"))),
+        "error": {"Error": "OrderValidationError", "Cause": "{}"},
+    }
+    # when CompensateOrder runs for it, then again for the same order keyed canonically
+    first, failed = functions.invoke("compensate_order", raw)
+    again, _ = functions.invoke("compensate_order", {**raw, "orderId": "co-1"})
+    # then the order is recorded once, under its canonical id, and the second call is answered from the
+    # same idempotency record
+    assert not failed
+    assert first == again
+    assert first["orderId"] == "co-1"
+    orders = aws.resource("dynamodb").Table(functions.env("compensate_order", "ORDERS_TABLE_NAME"))
+    assert orders.get_item(Key={"orderId": "co-1"})["Item"]["status"] == "REJECTED"
+    idempotency = aws.resource("dynamodb").Table(functions.env("compensate_order", "IDEMPOTENCY_TABLE_NAME"))
+    keys = [i["id"] for i in idempotency.scan()["Items"] if ".compensate_order." in i["id"]]
+    assert sum(key.endswith(idempotency_hash("co-1")) for key in keys) == 1
+    assert not any(key.endswith(idempotency_hash(" co-1 ")) for key in keys)
+
+
+def idempotency_hash(order_id: str) -> str:
+    """The hash Powertools keys an idempotency record by, for event_key_jmespath="orderId"."""
+    return "#" + hashlib.md5(json.dumps(order_id).encode()).hexdigest()  # noqa: S324 - Powertools' own choice
