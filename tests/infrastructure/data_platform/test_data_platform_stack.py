@@ -518,6 +518,7 @@ def test_resource_star_only_for_actions_aws_offers_no_resource_level_permission_
         "ec2:CreateNetworkInterface",
         "ec2:DescribeNetworkInterfaces",
         "ec2:DeleteNetworkInterface",
+        "ec2:DescribeSubnets",
         "ec2:AssignPrivateIpAddresses",
         "ec2:UnassignPrivateIpAddresses",
         "xray:PutTraceSegments",
