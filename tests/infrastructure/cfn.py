@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +82,56 @@ def templates_of(synth: Callable[[str], Path], stack_prefix: str) -> Callable[[s
         return cache[env]
 
     return _template
+
+
+# --- Resource and key policy statements ---------------------------------------------------------------------
+
+ACCOUNT = {"Ref": "AWS::AccountId"}
+
+
+def text(value: Any) -> str:
+    """An Fn::Join / Ref / Fn::GetAtt value flattened to text, references written as <LogicalId>."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(text(p) for p in parts)
+    if "Ref" in value:
+        return f"<{value['Ref']}>"
+    if "Fn::GetAtt" in value:
+        return "<{}.{}>".format(*value["Fn::GetAtt"])
+    return json.dumps(value)
+
+
+def admits(statement: dict[str, Any], arn: str) -> bool:
+    """Whether the statement's conditions let a service act for `arn` in this account (and only with conditions)."""
+    condition = statement.get("Condition", {})
+    patterns = as_list(condition.get("ArnLike", {}).get("aws:SourceArn", [])) + as_list(
+        condition.get("ArnEquals", {}).get("aws:SourceArn", [])
+    )
+    return condition.get("StringEquals", {}).get("aws:SourceAccount") == ACCOUNT and any(
+        fnmatchcase(arn, text(p)) for p in patterns
+    )
+
+
+def service_of(statement: dict[str, Any]) -> Any:
+    principal = statement.get("Principal", {})
+    return principal.get("Service") if isinstance(principal, dict) else None
+
+
+def allows(statement: dict[str, Any], principal: str, actions: set[str]) -> bool:
+    return (
+        statement["Effect"] == "Allow"
+        and service_of(statement) == principal
+        and actions <= set(as_list(statement["Action"]))
+    )
+
+
+def statements_on(t: CfnTemplate, policy_type: str, target_id: str, attribute: str) -> list[dict[str, Any]]:
+    """Statements of the topic or queue policies that attach to `target_id` (listed under `attribute`)."""
+    return [
+        statement
+        for policy in t.of_type(policy_type).values()
+        if {"Ref": target_id} in policy["Properties"][attribute]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]

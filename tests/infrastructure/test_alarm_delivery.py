@@ -6,60 +6,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.infrastructure.cfn import CfnTemplate, as_list, templates_of
+from tests.infrastructure.cfn import CfnTemplate, admits, allows, service_of, templates_of
 
 ENVIRONMENTS = ("dev", "prod")
 # (stack prefix, alarm name prefix): the names config gives them (stacks/config.py).
 STACKS = (("OrderProcessing", "OrderProcessing-{env}-"), ("DataPlatform", "DataPlatform-{env}-"))
-ACCOUNT = {"Ref": "AWS::AccountId"}
-
-
-def text(value: Any) -> str:
-    """An Fn::Join / Ref / Fn::GetAtt value flattened to text, references written as <LogicalId>."""
-    if isinstance(value, str):
-        return value
-    if "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(text(p) for p in parts)
-    if "Ref" in value:
-        return f"<{value['Ref']}>"
-    if "Fn::GetAtt" in value:
-        return "<{}.{}>".format(*value["Fn::GetAtt"])
-    return json.dumps(value)
 
 
 def alarm_arn(name: str) -> str:
     return f"arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:{name}"
-
-
-def admits(statement: dict[str, Any], arn: str) -> bool:
-    """Whether the statement's conditions let a service act for `arn` in this account (and only with conditions)."""
-    condition = statement.get("Condition", {})
-    patterns = as_list(condition.get("ArnLike", {}).get("aws:SourceArn", [])) + as_list(
-        condition.get("ArnEquals", {}).get("aws:SourceArn", [])
-    )
-    return condition.get("StringEquals", {}).get("aws:SourceAccount") == ACCOUNT and any(
-        fnmatchcase(arn, text(p)) for p in patterns
-    )
-
-
-def service_of(statement: dict[str, Any]) -> Any:
-    principal = statement.get("Principal", {})
-    return principal.get("Service") if isinstance(principal, dict) else None
-
-
-def allows(statement: dict[str, Any], principal: str, actions: set[str]) -> bool:
-    return (
-        statement["Effect"] == "Allow"
-        and service_of(statement) == principal
-        and actions <= set(as_list(statement["Action"]))
-    )
 
 
 def alarm_topics(t: CfnTemplate) -> Iterator[tuple[str, str]]:

@@ -11,8 +11,16 @@ from typing import Any
 
 import pytest
 
-from tests.infrastructure.cfn import CfnTemplate, as_list, references, templates_of
-from tests.infrastructure.test_alarm_delivery import admits, allows, service_of
+from tests.infrastructure.cfn import (
+    CfnTemplate,
+    admits,
+    allows,
+    as_list,
+    references,
+    service_of,
+    statements_on,
+    templates_of,
+)
 
 TEMPLATES = [(stack, env) for stack in ("OrderProcessing", "DataPlatform") for env in ("dev", "prod")]
 # Keys an AWS service principal's statement may be scoped by: the confused-deputy keys, or (CloudWatch Logs) the
@@ -50,16 +58,6 @@ def names_rule(statement: dict[str, Any], rule_id: str) -> bool:
 def key_statements_of(t: CfnTemplate, encrypted_id: str) -> list[dict[str, Any]]:
     key = t.properties(encrypted_id)["KmsMasterKeyId"]
     return t.properties(key["Fn::GetAtt"][0])["KeyPolicy"]["Statement"]
-
-
-def statements_on(t: CfnTemplate, policy_type: str, target_id: str, attribute: str) -> list[dict[str, Any]]:
-    """Statements of the topic or queue policies that attach to `target_id` (listed under `attribute`)."""
-    return [
-        statement
-        for policy in t.of_type(policy_type).values()
-        if {"Ref": target_id} in policy["Properties"][attribute]
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
 
 
 # --- Point 10: no service is admitted without a condition ---------------------------------------------------------

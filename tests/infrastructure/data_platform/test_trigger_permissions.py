@@ -7,9 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.infrastructure.cfn import CfnTemplate, as_list
-from tests.infrastructure.test_alarm_delivery import admits, service_of
-from tests.infrastructure.test_key_policies import statements_on
+from tests.infrastructure.cfn import CfnTemplate, admits, as_list, service_of, statements_on
 
 # AWSLambdaVPCAccessExecutionRole's EC2 actions (docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html).
 ENI_ACTIONS = {
