@@ -509,8 +509,9 @@ class Emulator(MockedAws):
     def _queue(self, logical_id: str, props: dict[str, Any]) -> None:
         name = props.get("QueueName") or logical_id
         attributes = {}
-        if "VisibilityTimeout" in props:
-            attributes["VisibilityTimeout"] = str(props["VisibilityTimeout"])
+        for attribute in ("VisibilityTimeout", "MaximumMessageSize"):
+            if attribute in props:
+                attributes[attribute] = str(self.template.resolve(props[attribute]))
         if "RedrivePolicy" in props:
             attributes["RedrivePolicy"] = json.dumps(self.template.resolve(props["RedrivePolicy"]))
         url = self.client("sqs").create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]

@@ -211,3 +211,16 @@ def test_a_state_may_output_exactly_256_kib_and_no_more(aws, pass_machine):
     # then the first succeeds and the second fails the execution with States.DataLimitExceeded
     assert run(262_144) == ("SUCCEEDED", [])
     assert run(262_145) == ("FAILED", ["States.DataLimitExceeded"])
+
+
+def test_a_queue_keeps_the_maximum_message_size_its_template_sets(aws):
+    # given a queue resource limited to 2 KiB, created as the emulator creates the template's queues
+    aws.template.resources["LimitedQueue"] = {"Type": "AWS::SQS::Queue", "Properties": {"MaximumMessageSize": 2048}}
+    aws.template._ensure("LimitedQueue")
+    url = aws.template.resolve({"Ref": "LimitedQueue"})
+    sqs = aws.client("sqs")
+    # when a message one byte over is sent, then SQS refuses it; at the limit it is taken
+    code, message = refusal(lambda: sqs.send_message(QueueUrl=url, MessageBody="x" * 2049))
+    assert code == "InvalidParameterValue"
+    assert message.endswith("shorter than 2048 bytes.")
+    assert sqs.send_message(QueueUrl=url, MessageBody="x" * 2048)["MessageId"]
