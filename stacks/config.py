@@ -101,6 +101,11 @@ class OrdersConfig:
     visibility_timeout_factor: ClassVar[int] = 6
     dlq_retention_days: ClassVar[int] = 14
 
+    # The largest order message the intake queue accepts: Step Functions' 256 KiB state limit less 64 KiB for the
+    # validation error a rejected order carries (lambdas/order_domain/rules.py, ORDER_MESSAGE_MAX_BYTES, says why).
+    # SQS then refuses a bigger message at SendMessage instead of dead-lettering it after three deliveries.
+    intake_max_message_bytes: ClassVar[int] = 192 * 1024
+
     @property
     def intake_visibility_timeout_seconds(self) -> int:
         return self.visibility_timeout_factor * self.lambda_timeout_seconds

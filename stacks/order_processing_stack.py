@@ -72,6 +72,7 @@ class OrderProcessingStack(Stack):
             encryption_key=key,
             visibility_timeout=Duration.seconds(orders.intake_visibility_timeout_seconds),
             max_receive_count=orders.max_receive_count,
+            max_message_bytes=orders.intake_max_message_bytes,
             dlq_retention=Duration.days(orders.dlq_retention_days),
             removal_policy=config.removal_policy,
         )

@@ -23,6 +23,7 @@ class IntakeQueue(Construct):
         encryption_key: kms.IKey,
         visibility_timeout: Duration,
         max_receive_count: int,
+        max_message_bytes: int,
         dlq_retention: Duration,
         removal_policy: RemovalPolicy,
     ) -> None:
@@ -43,6 +44,9 @@ class IntakeQueue(Construct):
             encryption_master_key=encryption_key,
             enforce_ssl=True,
             visibility_timeout=visibility_timeout,
+            # SQS MaximumMessageSize: 1,024 to 1,048,576 bytes
+            # (docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html).
+            max_message_size_bytes=max_message_bytes,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letter_queue, max_receive_count=max_receive_count),
             removal_policy=removal_policy,
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Capture, Match, Template
+from order_domain.rules import ORDER_MESSAGE_MAX_BYTES
 
 from stacks.data_platform.trigger import FUNCTION_FOLDER as TRIGGER_FOLDER
 from stacks.order_processing.functions import FUNCTION_NAMES, LAMBDAS_DIR, SHARED_PACKAGE
@@ -653,3 +654,15 @@ def test_a_flood_of_orders_scales_intake_only_to_the_configured_concurrency(dev:
     for template, expected in ((dev, 5), (prod, 50)):
         (mapping,) = template.of_type("AWS::Lambda::EventSourceMapping").values()
         assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": expected}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_intake_queue_refuses_messages_over_the_order_limit_the_intake_enforces(
+    dev: CfnTemplate, prod: CfnTemplate, env: str
+):
+    # given
+    t = dev if env == "dev" else prod
+    queue = t.properties(t.logical_id("Intake/Queue"))
+
+    # then SQS refuses at SendMessage what the intake function would refuse after three deliveries
+    assert queue["MaximumMessageSize"] == ORDER_MESSAGE_MAX_BYTES == 196_608

@@ -126,10 +126,14 @@ def test_an_empty_or_blank_order_id_is_dead_lettered_naming_the_field(hostile, l
     assert dead["reason"] == f"orderId: {reason}"
 
 
-def test_a_message_over_the_order_size_limit_is_dead_lettered_saying_how_big_it_is(hostile):
-    dead = result(hostile, "300 KB")
-    assert dead["status"] == "DEAD_LETTERED"
-    assert dead["reason"].startswith("message body is 300,000 bytes; an order message may be at most 196,608 bytes")
+def test_a_message_over_the_order_size_limit_is_refused_by_the_intake_queue_saying_the_limit(hostile):
+    # the stack sets the intake queue's MaximumMessageSize to the order limit: SQS refuses it at SendMessage
+    refused = result(hostile, "300 KB")
+    assert refused["status"] == "REFUSED"
+    assert refused["reason"] == (
+        "SQS refused the message: InvalidParameterValue: One or more parameters are invalid."
+        " Reason: Message must be shorter than 196608 bytes."
+    )
     assert payment_of(hostile, "big-300k") is None
 
 
@@ -146,7 +150,7 @@ def test_what_sqs_refuses_is_refused_locally_with_its_reason(hostile):
     assert too_big["status"] == "REFUSED"
     assert too_big["reason"] == (
         "SQS refused the message: InvalidParameterValue: One or more parameters are invalid."
-        " Reason: Message must be shorter than 1048576 bytes."
+        " Reason: Message must be shorter than 196608 bytes."
     )
     refused = result(hostile, "U+FFFE")
     assert refused["status"] == "REFUSED"
