@@ -5,6 +5,8 @@ queues, topics, functions and state machine created from its template, and three
 * retry waits of the ASL interpreter are recorded per execution instead of slept;
 * every DynamoDB request runs under one lock, giving the per-item atomicity (and transactions'
   all-or-nothing) the real service has; moto alone can interleave a condition check and its write;
+* with iam=True, every request the stack's functions and state machine make is authorized against the template's
+  policies, and denied as AWS would deny it (localrun/iam.py);
 * AWS's payload rules that moto does not apply: SQS measures a message in UTF-8 bytes (moto counts characters)
   and refuses characters outside its allowed set; StartExecution refuses an input over 256 KiB and an
   execution name AWS would refuse; a state may output exactly 256 KiB (moto refuses it).
@@ -18,6 +20,7 @@ per service instead of per task.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import io
@@ -33,6 +36,7 @@ import uuid
 import warnings
 import zipfile
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,6 +44,7 @@ from unittest import mock
 
 import boto3
 
+from .iam import Authorizer, lambda_task_error_patches
 from .session import MockedAws
 from .template import ACCOUNT, REGION, Template, TemplateError, substitute_definition
 
@@ -155,10 +160,13 @@ def request_units(operation: str, params: dict[str, Any]) -> tuple[float, float]
 class Emulator(MockedAws):
     """Context manager: `with Emulator(template) as aws: aws.client("sqs")...`."""
 
-    def __init__(self, template: Template, env_overrides: dict[str, str] | None = None):
+    def __init__(self, template: Template, env_overrides: dict[str, str] | None = None, iam: bool = False):
         super().__init__()
         self.template = template
         self.env_overrides = env_overrides or {}
+        # iam=True: the stack's requests are authorized against the template's policies (localrun/iam.py)
+        self.iam = iam
+        self.authorizer: Any = None
         self.functions: dict[str, Function] = {}
         self.invocations: list[Invocation] = []
         self.api_calls: list[ApiCall] = []
@@ -186,6 +194,8 @@ class Emulator(MockedAws):
                 if resource.get("Type") in self._CREATORS:
                     self.template._ensure(logical_id)
             self._load_handlers()
+            if self.iam:
+                self.authorizer = Authorizer(self.template)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -295,6 +305,9 @@ class Emulator(MockedAws):
 
         def recorded_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
             function = getattr(emulator._caller, "function", None)
+            if emulator.authorizer is not None:
+                acting = function or getattr(emulator._caller, "acting_for", None)
+                emulator.authorizer.authorize(client, operation, params, acting)
             if function is not None:
                 service = client.meta.service_model.service_name
                 reads, writes = request_units(operation, params) if service == "dynamodb" else (0.0, 0.0)
@@ -324,6 +337,7 @@ class Emulator(MockedAws):
             mock.patch.object(retrier_decl.RetrierDecl, "_eval_body", retrier_body),
             mock.patch.object(retrier_decl, "time", RecordedTime),
             mock.patch.object(StepFunctionResponse, "send_task_failure", send_task_failure),
+            *lambda_task_error_patches(),
         ):
             self._patch(patcher)
 
@@ -403,15 +417,18 @@ class Emulator(MockedAws):
         from moto.stepfunctions.parser.asl.utils import boto_client
 
         original = boto_client.boto_client_for
-        clients: dict[tuple[str, str], Any] = {}
+        clients: dict[tuple[str, str, str | None], Any] = {}
         lock = threading.Lock()
 
         def cached(region: str, service: str, state_credentials: Any = None) -> Any:
-            # moto ignores the state's credentials (no IAM evaluation), so they are not part of the key.
+            # One client per role: it carries the role whose credentials the state's requests are signed with.
+            role = getattr(state_credentials, "role_arn", None)
             with lock:
-                if (region, service) not in clients:
-                    clients[region, service] = original(region=region, service=service)
-                return clients[region, service]
+                if (region, service, role) not in clients:
+                    client = original(region=region, service=service)
+                    client._localrun_role_arn = role
+                    clients[region, service, role] = client
+                return clients[region, service, role]
 
         patches = [mock.patch.object(boto_client, "boto_client_for", cached)]
         prefix = asl.__name__ + "."
@@ -451,6 +468,17 @@ class Emulator(MockedAws):
                     else:
                         os.environ[key] = value
         self._set_env({k: v for k, v in shared.items() if k not in conflicting})
+
+    @contextlib.contextmanager
+    def acting_for(self, function_name: str) -> Iterator[None]:
+        """Requests made inside are the function's, signed with its execution role (with iam=True): what an event
+        source mapping does when it polls a queue for the function. They are not recorded as the handler's."""
+        previous = getattr(self._caller, "acting_for", None)
+        self._caller.acting_for = function_name
+        try:
+            yield
+        finally:
+            self._caller.acting_for = previous
 
     def function_for(self, code_folder: str) -> str:
         """Name of the emulated function whose handler lives in lambdas/<code_folder>/."""
