@@ -75,6 +75,11 @@ def _decode_error(line: bytes) -> str:
     return "valid"  # pragma: no cover - only called for lines that failed to decode
 
 
+def _client_error(exc: ClientError) -> str:
+    error = exc.response.get("Error", {})
+    return f"{error.get('Code')}: {error.get('Message')}"
+
+
 def _domain(module: str) -> Any:
     """A module of order_domain (the handlers' own rules), importable before the emulator loads the handlers."""
     from .emulator import LAMBDA_CODE
@@ -158,6 +163,9 @@ class OrdersRun:
     # the AWS requests each handler made, and every function's configured memory (what a bill is made of)
     api_calls: list[Any] = field(default_factory=list)
     memory_mb: dict[str, int] = field(default_factory=dict)
+    # requests the template's policies denied (localrun/iam.py), and (service, operation) of requests not checked
+    iam_denials: list[Any] = field(default_factory=list)
+    iam_unevaluated: set[tuple[str, str]] = field(default_factory=set)
     seconds: float = 0.0
     peak_concurrency: int = 0
     # line -> seconds from the message's send to its execution's end (started orders only)
@@ -246,6 +254,10 @@ class OrdersRunner:
         self.processing_seconds = 0.0
         self.approver_errors: list[str] = []
         self.peak_concurrency = 0
+        # what the intake's event source mapping could not do (its role denied: localrun/iam.py)
+        self.intake_errors: list[str] = []
+        # lines whose execution ended in a Fail state of the workflow (its own, reported, failure)
+        self._fail_states: set[int] = set()
 
     # ---- setup ---------------------------------------------------------------------------------------
 
@@ -282,14 +294,20 @@ class OrdersRunner:
 
     def pump_intake(self) -> None:
         """Polls the intake queue until it is empty, like Lambda's event source mapping: a batch goes to the
-        function, reported failures become visible again, SQS moves them to the DLQ past maxReceiveCount."""
+        function, reported failures become visible again, SQS moves them to the DLQ past maxReceiveCount. The
+        mapping polls with the function's execution role; a request it denies stops this poll (the message stays)."""
         while True:
-            messages = self.sqs.receive_message(
-                QueueUrl=self.stack.intake_url,
-                MaxNumberOfMessages=min(10, self.stack.batch_size),
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
+            try:
+                with self.aws.acting_for(self.stack.intake_function):
+                    messages = self.sqs.receive_message(
+                        QueueUrl=self.stack.intake_url,
+                        MaxNumberOfMessages=min(10, self.stack.batch_size),
+                        AttributeNames=["All"],
+                        MessageAttributeNames=["All"],
+                    ).get("Messages", [])
+            except ClientError as exc:
+                self.intake_errors.append(_client_error(exc))
+                return
             if not messages:
                 return
             response = self.lam.invoke(
@@ -302,12 +320,20 @@ class OrdersRunner:
             else:
                 failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
             for message in messages:
-                if message["MessageId"] in failed:
-                    self.sqs.change_message_visibility(
-                        QueueUrl=self.stack.intake_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                    )
-                else:
-                    self.sqs.delete_message(QueueUrl=self.stack.intake_url, ReceiptHandle=message["ReceiptHandle"])
+                try:
+                    with self.aws.acting_for(self.stack.intake_function):
+                        if message["MessageId"] in failed:
+                            self.sqs.change_message_visibility(
+                                QueueUrl=self.stack.intake_url,
+                                ReceiptHandle=message["ReceiptHandle"],
+                                VisibilityTimeout=0,
+                            )
+                        else:
+                            self.sqs.delete_message(
+                                QueueUrl=self.stack.intake_url, ReceiptHandle=message["ReceiptHandle"]
+                            )
+                except ClientError as exc:
+                    self.intake_errors.append(_client_error(exc))
 
     def _queue_depth(self, url: str) -> int:
         return self.aws.queue_depth(url)
@@ -436,10 +462,17 @@ class OrdersRunner:
                 "reason": f"the message is not Unicode text ({exc.reason} at character {exc.start + 1}); an SQS message body is Unicode text",
             }
         self.sent[number] = sent_at
+        denials = self.aws.authorizer.denials if self.aws.authorizer is not None else []
+        denied_before, errors_before = len(denials), len(self.intake_errors)
         self.pump_intake()
+        # what the intake's role was refused meanwhile (the intake logs it; the runner reports it)
+        refused = [d.message for d in denials[denied_before:] if d.function == self.stack.intake_function]
+        refused += self.intake_errors[errors_before:]
         if self._queue_depth(self.stack.dlq_url) > dead_before:
             entry["status"] = "DEAD_LETTERED"
-            entry["reason"] = unkeyable or "the intake failed it until SQS moved it to the DLQ"
+            entry["reason"] = unkeyable or "the intake failed it until SQS moved it to the DLQ" + (
+                f": {refused[-1]}" if refused else ""
+            )
         elif arn and not existed and self._status(arn) is not None:
             entry["arn"] = arn
             owners[arn] = number
@@ -451,7 +484,9 @@ class OrdersRunner:
             entry["reason"] = f"order {entry['orderId']} was already received (line {owners.get(arn, '?')})"
         else:
             entry["status"] = "FAILED"
-            entry["reason"] = "the intake neither started the order nor dead-lettered it"
+            entry["reason"] = "the intake neither started the order nor dead-lettered it" + (
+                f": {refused[-1]}" if refused else ""
+            )
         return entry
 
     def _executions(self, owners: dict[str, int]) -> list[dict[str, Any]]:
@@ -460,6 +495,8 @@ class OrdersRunner:
             described = self.sfn.describe_execution(executionArn=arn)
             stopped = described.get("stopDate")
             events = self.aws.execution_events(arn)
+            if any(e["type"] == "FailStateEntered" for e in events):
+                self._fail_states.add(line)
             failure = next(
                 (e.get("executionFailedEventDetails", {}) for e in events if e["type"] == "ExecutionFailed"), {}
             )
@@ -527,6 +564,12 @@ class OrdersRunner:
                     result["reason"] = f"execution {execution['status']} before the order was recorded" + (
                         f" ({failure})" if failure else ""
                     )
+                elif execution["status"] != "SUCCEEDED" and entry["line"] not in self._fail_states:
+                    # failed outside the workflow's own Fail states (e.g. a denied notification): name the error
+                    failure = ": ".join(str(part) for part in (execution["error"], execution["cause"]) if part)
+                    note = f"execution {execution['status']}" + (f" ({failure})" if failure else "")
+                    result["reason"] = f"{result['reason']}; then {note}" if result["reason"] else note
+                    result["reason"] += f"; order left in {result['status']}"
                 elif execution["status"] != "SUCCEEDED" and result["status"] != "FAILED":
                     result["reason"] = f"execution {execution['status']}; order left in {result['status']}"
             results.append(result)
@@ -560,11 +603,13 @@ def run_orders(
     stack: str | None = None,
     approvals: str | None = None,
     concurrency: int = 1,
+    iam: bool = True,
 ) -> OrdersRun:
     """Runs the messages through the synthesized stack found in `assembly` and returns results and state.
     `lines[N-1]` is line N of the input: a message body (str), a line that is not UTF-8 (bytes), or a blank line
     (skipped, but counted in the results' line numbers). `approvals` answers every high-value order the same way; None follows each message's `localApproval`
-    hint (an extra field the product ignores), defaulting to approve."""
+    hint (an extra field the product ignores), defaulting to approve. `iam` authorizes every request of the stack's
+    functions, state machine and event source mapping against the template's policies (localrun/iam.py)."""
     if approvals is not None and approvals not in APPROVAL_MODES:
         raise InputError(f"--approvals must be one of {', '.join(APPROVAL_MODES)}")
     decisions = approval_decisions(lines, approvals)
@@ -572,7 +617,7 @@ def run_orders(
     # A local approval timeout of one second instead of hours: only the emulated function's env changes.
     overrides = {"APPROVAL_TIMEOUT_SECONDS": LOCAL_APPROVAL_TIMEOUT_SECONDS} if "timeout" in decisions.values() else {}
     started = time.perf_counter()
-    with Emulator(Template(body=body, stack_name=name), env_overrides=overrides) as aws:
+    with Emulator(Template(body=body, stack_name=name), env_overrides=overrides, iam=iam) as aws:
         runner = OrdersRunner(aws, decisions, concurrency)
         runner.seed_inventory(inventory)
         customer_queue = runner.subscribe(runner.stack.customer_topic, "local-customer-notifications")
@@ -587,5 +632,8 @@ def run_orders(
         run.latencies = {e["line"]: e["latencySeconds"] for e in executions if e["latencySeconds"] is not None}
         run.processing_seconds = runner.processing_seconds
         run.peak_concurrency = runner.peak_concurrency
+        if aws.authorizer is not None:
+            run.iam_denials = list(aws.authorizer.denials)
+            run.iam_unevaluated = set(aws.authorizer.unevaluated)
     run.seconds = time.perf_counter() - started
     return run
