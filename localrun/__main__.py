@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from .iam import IamUnavailable
 from .orders import APPROVAL_MODES, SAMPLES, InputError, read_inventory, read_orders, run_orders
 from .template import TemplateError
 
@@ -21,6 +22,7 @@ def _orders(args: argparse.Namespace) -> int:
         stack=args.stack,
         approvals=args.approvals,
         concurrency=args.concurrency,
+        iam=not args.no_iam,
     )
     text = "".join(json.dumps(result) + "\n" for result in run.results)
     if args.out:
@@ -75,7 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     orders.add_argument("--out", type=Path, help="RESULTS.jsonl (default: stdout)")
     orders.add_argument("--state-out", type=Path, help="STATE.json: the emulated tables, payments, notifications, DLQ")
     orders.add_argument("--summary", action="store_true", help="print a readable summary instead of JSON lines")
-    orders.add_argument("--assembly", type=Path, default=Path("cdk.out"), help="cloud assembly from `make synth`")
+    orders.add_argument(
+        "--cdk-out",
+        "--assembly",
+        dest="assembly",
+        type=Path,
+        default=Path("cdk.out"),
+        help="DIR: the cloud assembly to run (default cdk.out, from `make synth`); a modified template can be run",
+    )
+    orders.add_argument(
+        "--no-iam",
+        action="store_true",
+        help="do not authorize the stack's requests against its IAM, resource and key policies (default: enforced)",
+    )
     orders.add_argument("--stack", help="stack name, when the assembly holds several order stacks")
     orders.set_defaults(handler=_orders)
     etl = commands.add_parser("etl", help="run one business date through the financial ETL DAG (dag.test())")
@@ -90,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--concurrency must be at least 1")
     try:
         return args.handler(args)
-    except (InputError, TemplateError) as exc:
+    except (InputError, TemplateError, IamUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
