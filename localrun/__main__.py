@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         "--cdk-out",
         "--assembly",
         dest="assembly",
+        metavar="DIR",
         type=Path,
         default=Path("cdk.out"),
         help="DIR: the cloud assembly to run (default cdk.out, from `make synth`); a modified template can be run",
