@@ -44,7 +44,7 @@ from unittest import mock
 
 import boto3
 
-from .iam import Authorizer, lambda_task_error_patches
+from .iam import Authorizer, lambda_task_error_patches, shared_evaluator
 from .session import MockedAws
 from .template import ACCOUNT, REGION, Template, TemplateError, substitute_definition
 
@@ -181,6 +181,8 @@ class Emulator(MockedAws):
     # ---- lifecycle ------------------------------------------------------------------------------------
 
     def __enter__(self) -> Emulator:
+        if self.iam:
+            shared_evaluator()  # node starts while the stack is created
         # The interpreter logs every Fail state as an exception; outcomes are read from the history instead.
         self._moto_log_level = logging.getLogger("moto").level
         logging.getLogger("moto").setLevel(logging.CRITICAL)

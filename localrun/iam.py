@@ -138,6 +138,9 @@ class PolicyEvaluator:
         )
         self._lock = threading.Lock()
         self._loaded: set[str] = set()
+        # decisions by request and policy contents (policy names are digests): shared by every run of the process
+        self.decisions: dict[tuple[Any, ...], _Decision] = {}
+        self.deciding = threading.Lock()
 
     def _ask(self, message: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -329,7 +332,6 @@ class Authorizer:
         self.unevaluated: set[tuple[str, str]] = set()
         # AWS-managed policies and boundaries a role names: their text is not in the template (not enforced)
         self.unknown_policies: set[str] = set()
-        self._decisions: dict[tuple[Any, ...], _Decision] = {}
         resolver = _PolicyResolver(template)
         self._stack = template.stack_name
         documents: dict[str, dict[str, Any]] = {}
@@ -691,25 +693,29 @@ class Authorizer:
     def decide(self, principal: Principal, check: Authorization) -> _Decision:
         target = self._target(check.resource)
         context = self._context(principal, check, target)
-        cache_key = (principal.arn, check.action, check.resource, tuple(sorted(context.items())))
-        decision = self._decisions.get(cache_key)
+        role = self.roles.get(principal.role_arn, {})
+        request = {
+            "principal": principal.arn,
+            "action": check.action,
+            "resource": check.resource,
+            "account": _account_of(check.resource),
+            "identity": role.get("identity", []),
+            "boundary": role.get("boundary", []),
+            "resourcePolicy": target.policy if target else None,
+            "context": context,
+        }
+        key = json.dumps(request, sort_keys=True)
+        decisions = self.evaluator.decisions
+        decision = decisions.get(key)
         if decision is None:
-            role = self.roles.get(principal.role_arn, {})
-            answer = self.evaluator.check(
-                {
-                    "principal": principal.arn,
-                    "action": check.action,
-                    "resource": check.resource,
-                    "account": _account_of(check.resource),
-                    "identity": role.get("identity", []),
-                    "boundary": role.get("boundary", []),
-                    "resourcePolicy": target.policy if target else None,
-                    "context": context,
-                }
-            )
-            allowed = answer["result"] == "Allowed"
-            decision = _Decision(allowed, "" if allowed else _why(check.action, answer))
-            self._decisions[cache_key] = decision
+            # one evaluation per distinct request, even when several executions ask at once
+            with self.evaluator.deciding:
+                decision = decisions.get(key)
+                if decision is None:
+                    answer = self.evaluator.check(request)
+                    allowed = answer["result"] == "Allowed"
+                    decision = _Decision(allowed, "" if allowed else _why(check.action, answer))
+                    decisions[key] = decision
         return decision
 
     def authorize(self, client: Any, operation: str, params: dict[str, Any], function: str | None) -> None:
