@@ -332,6 +332,8 @@ class Authorizer:
         self.unevaluated: set[tuple[str, str]] = set()
         # AWS-managed policies and boundaries a role names: their text is not in the template (not enforced)
         self.unknown_policies: set[str] = set()
+        # the evaluator's own failures (the run reports them: a request must never pass or fail for want of a check)
+        self.errors: list[str] = []
         resolver = _PolicyResolver(template)
         self._stack = template.stack_name
         documents: dict[str, dict[str, Any]] = {}
@@ -672,6 +674,7 @@ class Authorizer:
             "aws:PrincipalArn": principal.role_arn,
             "aws:PrincipalAccount": principal.role_arn.split(":")[4],
             "aws:PrincipalType": "AssumedRole",
+            "aws:PrincipalIsAWSService": "false",
             "aws:ViaAWSService": "true" if check.via else "false",
             **{f"aws:PrincipalTag/{k}": v for k, v in role.get("tags", {}).items()},
             **{f"aws:ResourceTag/{k}": v for k, v in (target.tags if target else {}).items()},
@@ -732,7 +735,11 @@ class Authorizer:
             self.unevaluated.add((service, operation))
             return
         for check in checks:
-            decision = self.decide(principal, check)
+            try:
+                decision = self.decide(principal, check)
+            except (IamUnavailable, TemplateError) as exc:
+                self.errors.append(f"{principal.arn} {check.action} {check.resource}: {exc}")
+                raise
             if not decision.allowed:
                 raise self._denied(client, service, operation, principal, check, decision)
 

@@ -633,6 +633,8 @@ def run_orders(
         run.processing_seconds = runner.processing_seconds
         run.peak_concurrency = runner.peak_concurrency
         if aws.authorizer is not None:
+            if aws.authorizer.errors:
+                raise TemplateError(f"IAM evaluation failed: {aws.authorizer.errors[0]}")
             run.iam_denials = list(aws.authorizer.denials)
             run.iam_unevaluated = set(aws.authorizer.unevaluated)
     run.seconds = time.perf_counter() - started

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from localrun.emulator import Emulator
 from localrun.iam import Authorizer, lambda_task_error
 from localrun.orders import SAMPLES, OrdersRun, read_inventory, read_orders, run_orders
-from localrun.template import Template, find_template
+from localrun.template import Template, TemplateError, find_template
 from tests.conftest import ROOT
 
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
@@ -381,6 +381,7 @@ def test_each_distinct_request_is_evaluated_once(aws: Emulator):
         return original(request)
 
     evaluator.check = counting
+    evaluator.decisions.clear()
     try:
         # when the same read is made 20 times
         with aws.acting_for(function):
@@ -388,8 +389,11 @@ def test_each_distinct_request_is_evaluated_once(aws: Emulator):
                 aws.client("dynamodb").get_item(TableName=table, Key={"sku": {"S": f"S{n}"}, "warehouse": {"S": "w"}})
     finally:
         del evaluator.check
-    # then the evaluator was asked at most once per authorization (GetItem, then the key's kms:Decrypt)
-    assert len(asked) <= 2
+    # then the evaluator was asked once per authorization: GetItem on the table, then kms:Decrypt on its key
+    assert [(r["action"], r["resource"].split(":")[2]) for r in asked] == [
+        ("dynamodb:GetItem", "dynamodb"),
+        ("kms:Decrypt", "kms"),
+    ]
 
 
 def test_a_lambda_task_whose_invoke_is_refused_is_named_as_step_functions_names_it():
@@ -458,3 +462,15 @@ def test_cdk_out_runs_the_assembly_of_the_given_directory(tmp_path: Path, order_
     (result,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert result["status"] == "DEAD_LETTERED"
     assert "states:StartExecution" in result["reason"]
+
+
+def test_a_policy_the_evaluator_cannot_read_stops_the_run_instead_of_deciding(tmp_path: Path, order_stack):
+    # given a role policy with a statement IAM would refuse (an Effect that is neither Allow nor Deny)
+    name, body = order_stack
+    body = copy.deepcopy(body)
+    role_policy(body, "FunctionsProcessOrderRole")["Statement"].append(
+        {"Effect": "Maybe", "Action": "sns:Publish", "Resource": "*"}
+    )
+    # when the orders run, then the run fails naming the evaluator's complaint, rather than guessing a decision
+    with pytest.raises(TemplateError, match=r"IAM evaluation failed: .*FunctionsProcessOrderRole"):
+        run_sample(assembly(tmp_path, name, body))
