@@ -1,0 +1,1 @@
+"""What MWAA runs besides the DAGs: the startup script, the image's package list, and the wheel builder."""
