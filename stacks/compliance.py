@@ -24,15 +24,19 @@ _FAILING_SEVERITIES = frozenset({"error", "fatal"})
 
 
 def apply_rule_packs(app: App) -> None:
-    """Check every stack of the app against AWS Solutions, Serverless and PCI DSS 3.2.1 rules.
+    """Check every stack of the app against AWS Solutions, Serverless and PCI DSS 3.2.1 rules, and Control Tower's
+    proactive controls (cfn-guard).
 
     Acknowledgments are also written into each resource's template Metadata (`cdk_nag.rules_to_suppress`),
     so the template itself carries the audit trail of what was acknowledged and why.
     """
+    from stacks.control_tower import control_tower_checks  # imports acknowledge from this module
+
     Validations.of(app).add_plugins(
         AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True),
         ServerlessChecks(app, verbose=True),
         PCIDSS321Checks(app, verbose=True),
+        control_tower_checks(),
     )
 
 

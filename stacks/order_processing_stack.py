@@ -16,6 +16,7 @@ from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks import control_tower
 from stacks.config import EnvironmentConfig
 from stacks.order_processing.alarms import OrderAlarms
 from stacks.order_processing.approval_api import ApprovalApi
@@ -185,6 +186,17 @@ class OrderProcessingStack(Stack):
         )
 
         acknowledge_findings(self, functions=fns, workflow=workflow, approval_api=approval_api, intake=intake)
+        # Control Tower's proactive controls (stacks/control_tower.py): what this stack does not meet, and why.
+        control_tower.acknowledge_short_log_retention(self, config.log_retention_days)
+        control_tower.acknowledge_functions_outside_a_vpc(
+            (f.function for f in fns.by_name.values()),
+            "the order functions call only regional AWS APIs (DynamoDB, SQS, SNS, Step Functions, KMS) and reach "
+            "nothing inside a VPC; in one they would need NAT or an interface endpoint per service and zone, and "
+            "ENI attachment, for no gain (the data platform's trigger, which must reach a private webserver, is in "
+            "its VPC).",
+        )
+        control_tower.acknowledge_dead_letter_queues([intake.dead_letter_queue])
+        control_tower.acknowledge_api_gateway_invoke_permissions(approval_api.api)
 
         for output_id, value, description in (
             ("IntakeQueueUrl", intake.queue.queue_url, "Send orders here"),

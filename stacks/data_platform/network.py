@@ -70,7 +70,11 @@ class DataPlatformNetwork(Construct):
                 ),
                 nat_gateways=network.nat_gateways,
                 subnet_configuration=[
-                    ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
+                    # The public subnets hold only the NAT gateways, which bring their own Elastic IPs: nothing there
+                    # gets a public address by default (Control Tower CT.EC2.PR.11).
+                    ec2.SubnetConfiguration(
+                        name="public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24, map_public_ip_on_launch=False
+                    ),
                     ec2.SubnetConfiguration(
                         name="private",
                         subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
