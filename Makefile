@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := $(NODE_MAJOR)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install synth diff preflight deploy destroy demo bench test lint format clean
+.PHONY: install synth diff preflight deploy destroy demo bench test lint format clean mwaa-wheels
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -43,6 +43,14 @@ deploy: install
 
 destroy: install
 	$(CDK) destroy --all -c env=$(ENV)
+
+# Wheels, for MWAA's platform, of what dags/requirements.txt needs beyond the MWAA image, into mwaa/plugins/plugins.zip
+# (deployed as the environment's plugins.zip): a PRIVATE_ONLY webserver cannot download from PyPI. Needs PyPI or a
+# mirror (MWAA_PIP_ARGS="--index-url https://..."); writes nothing while the image has every requirement.
+MWAA_PIP_ARGS ?=
+
+mwaa-wheels: $(VENV)/.installed
+	$(BIN)/python -m mwaa.build_wheels -- $(MWAA_PIP_ARGS)
 
 # cdk.out is rebuilt whenever the infrastructure, the ASL, the Lambda code or what MWAA and Glue deploy changed.
 cdk.out/.synth-$(ENV): $(VENV)/.installed node_modules/.installed app.py cdk.json $(shell find stacks statemachines lambdas dags jobs mwaa -type f -not -path '*/__pycache__/*' 2>/dev/null)

@@ -16,22 +16,28 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-# One pip-licenses "plain-vertical" block: name, version, license, URL, then free text (license and notice
-# files). A block starts after a blank line; a license can itself be text with blank lines (fluent-logger's),
-# so a block is recognised by its first three lines together: a name, a version, a non-empty license.
+# One pip-licenses "plain-vertical" block: name, version, licence, URL, licence file, then free text (licence
+# and notice files). A block starts after a blank line; the licence can itself be text with blank lines
+# (fluent-logger's), so a block is recognised by a name and a version whose licence is followed, at the first
+# URL-or-UNKNOWN line, by a licence-file line (a path or UNKNOWN): free text rarely has that shape.
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _VERSION = re.compile(r"^\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?(\+[A-Za-z0-9.]+)?$")
+_URL = re.compile(r"^(https?://\S+|UNKNOWN)$")
+_LICENSE_FILE = re.compile(r"^(/\S+|UNKNOWN)$")
+
+
+def _is_block(lines: list[str], i: int) -> bool:
+    if not (_NAME.match(lines[i]) and _VERSION.match(lines[i + 1]) and lines[i + 2].strip()):
+        return False
+    url = next((k for k in range(i + 3, len(lines)) if _URL.match(lines[k])), None)
+    return url is not None and url + 1 < len(lines) and bool(_LICENSE_FILE.match(lines[url + 1]))
 
 
 def parse_bom(text: str) -> dict[str, str]:
     """The `{name: version}` of every Python distribution in a pip-licenses plain-vertical listing."""
     lines = text.splitlines()
-    found: dict[str, str] = {}
-    for i in range(1, len(lines) - 2):
-        starts_block = i == 1 or not lines[i - 1].strip()
-        if starts_block and _NAME.match(lines[i]) and _VERSION.match(lines[i + 1]) and lines[i + 2].strip():
-            found[lines[i]] = lines[i + 1]
-    return found
+    starts = [i for i in range(1, len(lines) - 2) if (i == 1 or not lines[i - 1].strip()) and _is_block(lines, i)]
+    return {lines[i]: lines[i + 1] for i in starts}
 
 
 def manifest(packages: Mapping[str, str], *, source: str) -> str:
