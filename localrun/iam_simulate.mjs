@@ -8,6 +8,7 @@
 //  "resourcePolicy": "name" | null, "context": {"aws:SecureTransport": "true", ...}}
 //   -> {"result": "Allowed" | "ExplicitlyDenied" | "ImplicitlyDenied", "denials": [...]} or {"error": "..."}
 import { createInterface } from 'node:readline'
+import { createValidatedPolicy } from '@cloud-copilot/iam-policy'
 import { getDenialReasons, runSimulation, runUnsafeSimulation } from '@cloud-copilot/iam-simulate'
 
 const policies = new Map()
@@ -17,6 +18,14 @@ function named(names) {
     if (!policies.has(name)) throw new Error(`policy ${name} was never loaded`)
     return { name, policy: policies.get(name) }
   })
+}
+
+// runUnsafeSimulation loads a resource policy without the name it reports denials by; a policy handed over as
+// already validated keeps its name (iam-policy's loadPolicy reads it from there).
+function unvalidated(simulation, request) {
+  if (!simulation.resourcePolicy) return simulation
+  const name = request.resourcePolicy
+  return { ...simulation, resourcePolicy: createValidatedPolicy(simulation.resourcePolicy, () => [], { name }) }
 }
 
 async function check(request) {
@@ -35,6 +44,18 @@ async function check(request) {
   }
   const answer = await runSimulation(simulation, {})
   if (answer.resultType === 'single') {
+    const ignored = answer.result.ignoredContextKeys || []
+    if (ignored.some((key) => key.toLowerCase().startsWith('kms:encryptioncontext:'))) {
+      // iam-simulate 0.1.173 drops kms:EncryptionContext:<key> from a KMS request as not applicable; AWS
+      // evaluates it (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html). Such a request
+      // (sent only when a policy reads the key) is decided without that validation; a denial is the key
+      // policy's when no identity policy could have denied it explicitly.
+      const result = runUnsafeSimulation(unvalidated(simulation, request), {})
+      if (result !== answer.overallResult) {
+        const denialType = result === 'ExplicitlyDenied' ? 'Explicit' : 'Implicit'
+        return { result, denials: result === 'Allowed' ? [] : [{ policyType: 'resource', denialType }] }
+      }
+    }
     return { result: answer.overallResult, denials: getDenialReasons(answer.result.analysis) }
   }
   if (answer.resultType === 'error' && answer.errors.message === 'must.use.wildcard') {

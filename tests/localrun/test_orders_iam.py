@@ -316,11 +316,46 @@ def test_a_queue_policy_deny_of_receive_leaves_every_message_unstarted_naming_it
         assert "with an explicit deny in a resource-based policy" in result["reason"]
 
 
+def test_a_policy_the_evaluator_cannot_read_stops_the_run_instead_of_deciding(tmp_path: Path, order_stack):
+    # given a role policy with a statement IAM would refuse (an Effect that is neither Allow nor Deny)
+    name, body = order_stack
+    body = copy.deepcopy(body)
+    role_policy(body, "FunctionsProcessOrderRole")["Statement"].append(
+        {"Effect": "Maybe", "Action": "sns:Publish", "Resource": "*"}
+    )
+    # when the orders run, then the run fails naming the evaluator's complaint, rather than guessing a decision
+    with pytest.raises(TemplateError, match=r"IAM evaluation failed: .*FunctionsProcessOrderRole"):
+        run_sample(assembly(tmp_path, name, body))
+
+
+def test_a_key_policy_condition_on_the_encryption_context_is_evaluated(
+    tmp_path: Path, order_stack, unchecked: OrdersRun
+):
+    # given a key policy that denies kms:Decrypt to ProcessOrder's role only for the payments table (DynamoDB's
+    # encryption context names the table)
+    name, body = order_stack
+    payments = resource_id(body, "AWS::DynamoDB::Table", "TablesPayments")
+    statement = {
+        **deny("FunctionsProcessOrderRole", "kms:Decrypt", body),
+        "Condition": {"StringEquals": {"kms:EncryptionContext:aws:dynamodb:tableName": {"Ref": payments}}},
+    }
+    run = run_sample(
+        assembly(tmp_path, name, with_statement(body, "AWS::KMS::Key", "EncryptionKey", "KeyPolicy", statement))
+    )
+    # then ProcessOrder's capture (a payments write) is refused: its orders end FAILED naming kms:Decrypt
+    completed = lines_where(unchecked, lambda r: r["status"] == "COMPLETED")
+    results = by_line(run)
+    for line in completed:
+        assert results[line]["status"] == "FAILED", results[line]
+        assert "is not authorized to perform: kms:Decrypt" in results[line]["reason"]
+
+
 # ---- single requests, as the services answer them ----------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def aws(order_stack):
+    # (moto keeps one state per process: no other emulator may run while this one is open, so these tests come last)
     name, body = order_stack
     with Emulator(Template(body=body, stack_name=name), iam=True) as emulator:
         yield emulator
@@ -462,15 +497,3 @@ def test_cdk_out_runs_the_assembly_of_the_given_directory(tmp_path: Path, order_
     (result,) = [json.loads(line) for line in out.read_text().splitlines()]
     assert result["status"] == "DEAD_LETTERED"
     assert "states:StartExecution" in result["reason"]
-
-
-def test_a_policy_the_evaluator_cannot_read_stops_the_run_instead_of_deciding(tmp_path: Path, order_stack):
-    # given a role policy with a statement IAM would refuse (an Effect that is neither Allow nor Deny)
-    name, body = order_stack
-    body = copy.deepcopy(body)
-    role_policy(body, "FunctionsProcessOrderRole")["Statement"].append(
-        {"Effect": "Maybe", "Action": "sns:Publish", "Resource": "*"}
-    )
-    # when the orders run, then the run fails naming the evaluator's complaint, rather than guessing a decision
-    with pytest.raises(TemplateError, match=r"IAM evaluation failed: .*FunctionsProcessOrderRole"):
-        run_sample(assembly(tmp_path, name, body))
