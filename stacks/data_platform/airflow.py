@@ -19,6 +19,7 @@ from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from stacks.config import AirflowConfig
+from stacks.data_platform.requirements import PLUGINS_ZIP, RequirementsPlan, check_requirements
 
 # MWAA's five log types: CloudFormation property, and the component name in `airflow-<env>-<Component>`.
 LOG_TYPES: Mapping[str, str] = {
@@ -35,11 +36,12 @@ _DAG_EXCLUDES = ["__pycache__", "*.pyc", ".pytest_cache", "tests", "test_*.py", 
 
 
 class AirflowFiles(Construct):
-    """`dags/` synced to `<dags_prefix>/`, and the requirements file and startup script at the bucket root.
+    """`dags/` synced to `<dags_prefix>/`, and the requirements file and startup script at the bucket root,
+    with `plugins.zip` beside them when `make mwaa-wheels` wrote one (the wheels the image lacks).
 
-    The bucket is versioned; `requirements_version` and `startup_script_version` are the S3 object versions
-    of exactly the files this synth deployed (read back after the upload, keyed by the files' content hash),
-    so a change to either changes the environment's properties and CloudFormation updates it. Each
+    The bucket is versioned; `requirements_version`, `startup_script_version` and `plugins_version` are the S3
+    object versions of exactly the files this synth deployed (read back after the upload, keyed by the files'
+    content hash), so a change to any changes the environment's properties and CloudFormation updates it. Each
     `(folder, prefix)` of `extra_folders` (the Glue scripts) is synced to its prefix of the same bucket.
     """
 
@@ -57,11 +59,18 @@ class AirflowFiles(Construct):
         startup_script_key: str,
         extra_folders: Sequence[tuple[Path, str]] = (),
         log_group: logs.ILogGroup,
+        plugins_zip: Path = PLUGINS_ZIP,
+        plugins_key: str = "plugins.zip",
     ) -> None:
         super().__init__(scope, construct_id)
         for required in (dags_dir, requirements_file, startup_script):
             if not required.exists():
                 raise FileNotFoundError(f"{required} is missing: the MWAA environment is deployed from it")
+        self.dags_dir = dags_dir
+        self.requirements_file = requirements_file
+        # Only what `make mwaa-wheels` built: a fresh clone has none, and its requirements need none.
+        self.plugins_zip: Path | None = plugins_zip if plugins_zip.is_file() else None
+        self.plugins_key = plugins_key
         # One role for the deployment and version-reading functions: starts with nothing but its log group.
         self.role = iam.Role(
             self,
@@ -105,14 +114,38 @@ class AirflowFiles(Construct):
         bucket.grant_read(self.role, requirements_key)
         bucket.grant_read(self.role, startup_script_key)
         self.requirements_version = self._object_version(
-            "RequirementsVersion", bucket, requirements_key, requirements_file, log_group
+            "RequirementsVersion", bucket, requirements_key, requirements_file, log_group, self.root_files
         )
         self.startup_script_version = self._object_version(
-            "StartupScriptVersion", bucket, startup_script_key, startup_script, log_group
+            "StartupScriptVersion", bucket, startup_script_key, startup_script, log_group, self.root_files
         )
+        self.plugins_version: str | None = None
+        if self.plugins_zip:
+            # A folder asset is unzipped on upload: the folder holds the zip, so the zip itself lands at the key.
+            self.plugins = s3deploy.BucketDeployment(
+                self,
+                "Plugins",
+                destination_bucket=bucket,
+                sources=[
+                    s3deploy.Source.asset(str(self.plugins_zip.parent), exclude=["*", f"!{self.plugins_zip.name}"])
+                ],
+                prune=False,
+                role=self.role,
+                log_group=log_group,
+            )
+            bucket.grant_read(self.role, plugins_key)
+            self.plugins_version = self._object_version(
+                "PluginsVersion", bucket, plugins_key, self.plugins_zip, log_group, self.plugins
+            )
 
     def _object_version(
-        self, construct_id: str, bucket: s3.IBucket, key: str, source: Path, log_group: logs.ILogGroup
+        self,
+        construct_id: str,
+        bucket: s3.IBucket,
+        key: str,
+        source: Path,
+        log_group: logs.ILogGroup,
+        upload: s3deploy.BucketDeployment,
     ) -> str:
         # The content hash is part of the call: a changed file re-runs HeadObject and yields the new version.
         digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
@@ -133,7 +166,7 @@ class AirflowFiles(Construct):
             install_latest_aws_sdk=False,
             memory_size=256,
         )
-        reader.node.add_dependency(self.root_files)
+        reader.node.add_dependency(upload)
         return reader.get_response_field("VersionId")
 
 
@@ -143,6 +176,9 @@ class AirflowEnvironment(Construct):
     The role holds what AWS documents for an MWAA execution role (metrics, the environment's log groups,
     its Celery queues, the key via SQS, read on the source bucket, no ListAllMyBuckets, the account's public
     access block); the stack adds the data access the DAG needs.
+
+    Synth refuses a requirements file the environment could not install (RequirementsError): with a PRIVATE_ONLY
+    webserver every requirement must be in the image or a wheel of plugins.zip (stacks/data_platform/requirements.py).
     """
 
     def __init__(
@@ -168,6 +204,13 @@ class AirflowEnvironment(Construct):
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.environment_name = environment_name
+        self.requirements: RequirementsPlan = check_requirements(
+            files.requirements_file,
+            airflow_version=config.version,
+            webserver_access_mode=config.webserver_access_mode,
+            dags_dir=files.dags_dir,
+            plugins_zip=files.plugins_zip,
+        )
         self.environment_arn = stack.format_arn(
             service="airflow",
             resource="environment",
@@ -224,6 +267,8 @@ class AirflowEnvironment(Construct):
             requirements_s3_object_version=files.requirements_version,
             startup_script_s3_path=startup_script_key,
             startup_script_s3_object_version=files.startup_script_version,
+            plugins_s3_path=files.plugins_key if files.plugins_version else None,
+            plugins_s3_object_version=files.plugins_version,
             network_configuration=mwaa.CfnEnvironment.NetworkConfigurationProperty(
                 subnet_ids=subnets.subnet_ids, security_group_ids=[security_group.security_group_id]
             ),

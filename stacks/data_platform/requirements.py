@@ -228,7 +228,7 @@ def _logical_lines(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _requirement(number: int, line: str) -> Requirement:
-    if line.startswith(("/", ".", "file:", "http://", "https://")) or line.endswith(".whl"):
+    if line.startswith(("/", ".", "file:", "http://", "https://")) or (line.endswith(".whl") and "@" not in line):
         wheel = Wheel.parse(line.split("/")[-1])
         name = wheel.name if wheel else line
         return Requirement(number, line, name, pin=wheel.version if wheel else None, url=line)
