@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .iam import IamUnavailable
-from .orders import APPROVAL_MODES, SAMPLES, InputError, read_inventory, read_orders, run_orders
+from .orders import APPROVAL_MODES, SAMPLES, ApproverError, InputError, read_inventory, read_orders, run_orders
 from .template import TemplateError
 
 
@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     except (InputError, TemplateError, IamUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ApproverError as exc:
+        print(f"error: the orders run stopped: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

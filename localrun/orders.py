@@ -37,6 +37,10 @@ class InputError(Exception):
     """A bad orders or inventory file; the message names the file and the problem."""
 
 
+class ApproverError(RuntimeError):
+    """The local approver's answer did not go through the approval API (e.g. its role may not send it)."""
+
+
 # A line of only JSON whitespace carries no message: it is skipped, but counted in the line numbers.
 _BLANK = " \t"
 
@@ -392,6 +396,9 @@ class OrdersRunner:
     def _wait_below(self, running: set[str], limit: int, deadline: float) -> None:
         """Blocks until fewer than `limit` executions run; past the deadline, stops the stragglers."""
         while len(running) >= limit:
+            if self.approver_errors:
+                # the order waits for an answer that cannot come (on AWS, until its approval timeout): stop now
+                raise ApproverError("approver failed: " + "; ".join(self.approver_errors))
             for arn in list(running):
                 if self._status(arn) != "RUNNING":
                     running.discard(arn)
@@ -624,7 +631,7 @@ def run_orders(
         entries, executions = runner.run(lines)
         run = runner.collect(entries, executions, customer_queue)
         if runner.approver_errors:
-            raise RuntimeError("approver failed: " + "; ".join(runner.approver_errors))
+            raise ApproverError("approver failed: " + "; ".join(runner.approver_errors))
         run.invocations = Counter(i.function for i in aws.invocations)
         run.handler_seconds = [(i.function, i.seconds) for i in aws.invocations]
         run.api_calls = list(aws.api_calls)

@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,10 @@ from botocore.exceptions import ClientError
 
 from localrun.emulator import Emulator
 from localrun.iam import Authorizer, lambda_task_error
-from localrun.orders import SAMPLES, OrdersRun, read_inventory, read_orders, run_orders
+from localrun.orders import SAMPLES, ApproverError, OrdersRun, read_inventory, read_orders, run_orders
 from localrun.template import Template, TemplateError, find_template
 from tests.conftest import ROOT
+from tests.workflow.conftest import order
 
 STATE_MACHINE = "AWS::StepFunctions::StateMachine"
 
@@ -348,6 +350,19 @@ def test_a_key_policy_condition_on_the_encryption_context_is_evaluated(
     for line in completed:
         assert results[line]["status"] == "FAILED", results[line]
         assert "is not authorized to perform: kms:Decrypt" in results[line]["reason"]
+
+
+def test_an_approval_answer_the_api_may_not_send_stops_the_run_at_once_naming_it(tmp_path: Path, order_stack):
+    # given the template without the approval API role's states:SendTaskSuccess, and one high-value order that the
+    # approver approves (its approval timeout stays the template's hour)
+    name, body = order_stack
+    cdk_out = assembly(tmp_path, name, without_grant(body, "FunctionsApprovalApiRole", "states:SendTaskSuccess"))
+    line = order("iam-approval", ("SKU-1", 1, "20000.00"), localApproval="approve")
+    started = time.monotonic()
+    # when it runs, then the run stops as soon as the approver's answer is refused, naming the denied action
+    with pytest.raises(ApproverError, match=r"is not authorized to perform: states:SendTaskSuccess"):
+        run_orders([line], {"SKU-1": {"warehouse-1": 5, "warehouse-2": 0}}, assembly=cdk_out)
+    assert time.monotonic() - started < 60
 
 
 # ---- single requests, as the services answer them ----------------------------------------------------------
