@@ -88,6 +88,9 @@ class DataPlatform(MockedAws):
     def __init__(self) -> None:
         super().__init__()
         self.job_runs: list[JobRun] = []
+        # the buckets Spark sees through the mirror (a platform built from a template names its own)
+        self.buckets: dict[str, str] = dict(BUCKETS)
+        self.scripts_bucket = SCRIPTS_BUCKET
         # job name -> one injected crash after the job wrote its output (tests of clearing and resuming)
         self.crash_after_write: set[str] = set()
         self.statements: dict[str, Statement] = {}
@@ -193,7 +196,7 @@ class DataPlatform(MockedAws):
     def _sync_down(self) -> None:
         shutil.rmtree(self._mirror, ignore_errors=True)
         self._mirrored = {}
-        for bucket in [*BUCKETS.values(), SCRIPTS_BUCKET]:
+        for bucket in dict.fromkeys([*self.buckets.values(), self.scripts_bucket]):
             (self._mirror / bucket).mkdir(parents=True, exist_ok=True)
             self._mirrored[bucket] = dict(self.objects(bucket))
             for key, body in self._mirrored[bucket].items():
@@ -203,7 +206,7 @@ class DataPlatform(MockedAws):
 
     def _sync_up(self) -> None:
         s3 = self.client("s3")
-        for bucket in BUCKETS.values():
+        for bucket in dict.fromkeys(self.buckets.values()):
             root = self._mirror / bucket
             local = {
                 path.relative_to(root).as_posix(): path

@@ -54,8 +54,9 @@ def parse_redshift(sql: str) -> exp.Expression:
 class Warehouse:
     """An embedded DuckDB database playing one Redshift database."""
 
-    def __init__(self, fetch_prefix: Callable[[str], list[Path]]):
-        self._db = duckdb.connect(":memory:")
+    def __init__(self, fetch_prefix: Callable[[str], list[Path]], path: str = ":memory:"):
+        # `path`: a DuckDB file keeps the warehouse across restarts (localrun mwaa --home)
+        self._db = duckdb.connect(path)
         self._fetch_prefix = fetch_prefix
         self._lock = threading.Lock()
         self.statements: list[str] = []
