@@ -24,19 +24,21 @@ _FAILING_SEVERITIES = frozenset({"error", "fatal"})
 
 
 def apply_rule_packs(app: App) -> None:
-    """Check every stack of the app against AWS Solutions, Serverless and PCI DSS 3.2.1 rules, and Control Tower's
-    proactive controls (cfn-guard).
+    """Check every stack of the app against AWS Solutions, Serverless and PCI DSS 3.2.1 rules, Control Tower's
+    proactive controls (cfn-guard) and the deployability rules (stacks/deployability.py).
 
     Acknowledgments are also written into each resource's template Metadata (`cdk_nag.rules_to_suppress`),
     so the template itself carries the audit trail of what was acknowledged and why.
     """
     from stacks.control_tower import control_tower_checks  # imports acknowledge from this module
+    from stacks.deployability import DeployabilityChecks
 
     Validations.of(app).add_plugins(
         AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True),
         ServerlessChecks(app, verbose=True),
         PCIDSS321Checks(app, verbose=True),
         control_tower_checks(),
+        DeployabilityChecks(),
     )
 
 
@@ -101,14 +103,14 @@ def fail_on_unacknowledged_errors(assembly_dir: str | Path) -> None:
     violations = unacknowledged_violations(assembly_dir)
     warnings = [v for v in violations if v.severity not in _FAILING_SEVERITIES]
     if warnings:
-        print(f"{len(warnings)} unacknowledged cdk-nag warning(s):", file=sys.stderr)
+        print(f"{len(warnings)} unacknowledged rule-pack warning(s):", file=sys.stderr)
         for warning in warnings:
             print(warning, file=sys.stderr)
     errors = [v for v in violations if v.severity in _FAILING_SEVERITIES]
     if errors:
         listing = "\n".join(str(v) for v in errors)
         raise NonCompliantError(
-            f"{len(errors)} unacknowledged cdk-nag error(s); fix them or acknowledge each with a reason "
+            f"{len(errors)} unacknowledged rule-pack error(s) (cdk-nag, Control Tower, deployability); fix them or acknowledge each with a reason "
             f"(stacks.compliance.acknowledge):\n{listing}"
         )
 
