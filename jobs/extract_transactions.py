@@ -4,8 +4,10 @@
     --raw_path      the raw zone partition to replace, e.g. s3://raw/transactions/business_date=D/
 
 Every file must have the contract's header and be UTF-8; a file that is not fails the job naming the file,
-before anything is written. Values stay as text here, so that transform_data can quarantine a bad amount
-or timestamp with the very text that arrived."""
+before anything is written. The files are read as RFC 4180 CSV (common.CSV_READ_OPTIONS). Values stay as text
+here, exactly as received, so that transform_data can quarantine a bad amount or timestamp with the very text
+that arrived; a record with another number of fields than its file's header is kept whole in `raw_record`
+(its columns null), for transform_data to quarantine."""
 
 from __future__ import annotations
 
@@ -17,16 +19,10 @@ from common import (
     InputFileError,
     list_files,
     parse_args,
+    read_csv,
     spark_session,
     validate_csv_files,
 )
-
-
-def transactions_schema():
-    """All eight contract columns as nullable strings (a file without the optional two reads them as null)."""
-    from pyspark.sql.types import StringType, StructField, StructType
-
-    return StructType([StructField(name, StringType(), True) for name in TRANSACTION_COLUMNS])
 
 
 def extract(spark, landing_path: str, raw_path: str) -> int:
@@ -34,15 +30,8 @@ def extract(spark, landing_path: str, raw_path: str) -> int:
     files = list_files(spark, landing_path, ".csv")
     if not files:
         raise InputFileError(f"{landing_path}: no transaction files (*.csv)")
-    validate_csv_files(spark, files, TRANSACTION_COLUMNS, optional_tail=2)
-    frame = (
-        spark.read.option("header", True)
-        .option("encoding", "UTF-8")
-        .option("mode", "PERMISSIVE")
-        .schema(transactions_schema())
-        .csv(files)
-    )
-    frame.write.mode("overwrite").parquet(raw_path)
+    layouts = validate_csv_files(spark, files, TRANSACTION_COLUMNS, optional_tail=2)
+    read_csv(spark, layouts, TRANSACTION_COLUMNS).write.mode("overwrite").parquet(raw_path)
     return spark.read.parquet(raw_path).count()
 
 

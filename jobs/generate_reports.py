@@ -13,10 +13,15 @@ writer sends; a Spark commit would also leave every temporary and replaced objec
 writes each report to a staging prefix under --TempDir, and the driver publishes the one CSV per report with
 PutObject carrying both Content-MD5 and a SHA-256 checksum, under a fixed key (a re-run adds a version).
 
-* currency_transaction_report: accounts whose CASH transactions add up to more than 10,000.00 USD in
-  absolute value (deposits and withdrawals both count): account_id, total_usd, transaction_count;
-* structuring_candidates: accounts with at least two CASH transactions each between 8,000.00 and
-  10,000.00 USD in absolute value (inclusive) that together exceed 10,000.00;
+* currency_transaction_report, as the Bank Secrecy Act asks (31 CFR 1010.311 and 1010.313; FFIEC BSA/AML
+  Examination Manual, "Currency Transaction Reporting"): an account's CASH transactions of the business date are
+  aggregated cash in (positive amount_usd) and cash out (negative) separately, never offset against each
+  other, and the account is reported when either total exceeds 10,000.00 USD. Columns account_id,
+  cash_in_usd, cash_in_count, cash_out_usd, cash_out_count; amounts positive, two decimals; a direction
+  that is not reportable leaves both of its columns empty;
+* structuring_candidates: per account and direction (IN, OUT), at least two CASH transactions each between
+  8,000.00 and 10,000.00 USD in absolute value (both ends included) whose total exceeds 10,000.00: account_id,
+  direction, transaction_count, total_usd;
 * daily_totals: per currency, transaction_count, total_amount (in the currency) and total_usd."""
 
 from __future__ import annotations
@@ -36,29 +41,58 @@ STRUCTURING_HIGH = Decimal("10000.00")
 REPORTS = ("currency_transaction_report", "structuring_candidates", "daily_totals")
 
 
-def currency_transaction_report(curated: Any) -> Any:
+def _directions(curated: Any) -> Any:
+    """The CASH transactions with their direction (IN for cash in, OUT for cash out) and positive USD size."""
     from pyspark.sql import functions as F
 
+    usd = F.col("amount_usd")
     return (
-        curated.where(F.col("channel") == "CASH")
-        .groupBy("account_id")
-        .agg(F.sum(F.abs("amount_usd")).alias("total_usd"), F.count(F.lit(1)).alias("transaction_count"))
-        .where(F.col("total_usd") > F.lit(CTR_THRESHOLD))
+        curated.where((F.col("channel") == "CASH") & (usd != 0))
+        .withColumn("direction", F.when(usd > 0, F.lit("IN")).otherwise(F.lit("OUT")))
+        .withColumn("size_usd", F.abs(usd))
+    )
+
+
+def currency_transaction_report(curated: Any) -> Any:
+    """Accounts whose cash in or whose cash out of the day exceeds 10,000.00 USD; the two are never netted."""
+    from pyspark.sql import functions as F
+
+    cash = _directions(curated)
+    columns = []
+    for direction, prefix in (("IN", "cash_in"), ("OUT", "cash_out")):
+        mine = F.col("direction") == direction
+        columns += [
+            F.sum(F.when(mine, F.col("size_usd"))).alias(f"_{prefix}_usd"),
+            F.count(F.when(mine, F.lit(1))).alias(f"_{prefix}_count"),
+        ]
+    totals = cash.groupBy("account_id").agg(*columns)
+    reported = []
+    for prefix in ("cash_in", "cash_out"):
+        reportable = F.coalesce(F.col(f"_{prefix}_usd") > F.lit(CTR_THRESHOLD), F.lit(False))
+        reported += [
+            F.when(reportable, F.col(f"_{prefix}_usd")).alias(f"{prefix}_usd"),
+            F.when(reportable, F.col(f"_{prefix}_count")).alias(f"{prefix}_count"),
+        ]
+    return (
+        totals.select("account_id", *reported)
+        .where(F.col("cash_in_usd").isNotNull() | F.col("cash_out_usd").isNotNull())
         .orderBy("account_id")
     )
 
 
 def structuring_candidates(curated: Any) -> Any:
+    """Per account and direction: two or more CASH transactions in the band [8,000.00, 10,000.00] USD together
+    above 10,000.00 USD (each one below the CTR threshold, the sum above it)."""
     from pyspark.sql import functions as F
 
-    size = F.abs("amount_usd")
     return (
-        curated.where((F.col("channel") == "CASH") & size.between(F.lit(STRUCTURING_LOW), F.lit(STRUCTURING_HIGH)))
-        .groupBy("account_id")
-        .agg(F.count(F.lit(1)).alias("transaction_count"), F.sum(size).alias("total_usd"))
+        _directions(curated)
+        .where(F.col("size_usd").between(F.lit(STRUCTURING_LOW), F.lit(STRUCTURING_HIGH)))
+        .groupBy("account_id", "direction")
+        .agg(F.count(F.lit(1)).alias("transaction_count"), F.sum("size_usd").alias("total_usd"))
         .where((F.col("transaction_count") >= 2) & (F.col("total_usd") > F.lit(CTR_THRESHOLD)))
-        .select("account_id", "transaction_count", "total_usd")
-        .orderBy("account_id")
+        .select("account_id", "direction", "transaction_count", "total_usd")
+        .orderBy("account_id", "direction")
     )
 
 

@@ -13,7 +13,17 @@ from tests.conftest import ROOT
 if str(ROOT / "jobs") not in sys.path:
     sys.path.insert(0, str(ROOT / "jobs"))
 
-COLUMNS = ("transaction_id", "account_id", "timestamp", "amount", "currency", "channel", "counterparty", "description")
+COLUMNS = (
+    "transaction_id",
+    "account_id",
+    "timestamp",
+    "amount",
+    "currency",
+    "channel",
+    "counterparty",
+    "description",
+    "raw_record",
+)
 DAY = "2026-11-23"
 
 
@@ -33,8 +43,15 @@ def row(
     channel: str | None = "CARD",
     counterparty: str | None = None,
     description: str | None = None,
+    raw_record: str | None = None,
 ) -> tuple:
-    return (transaction_id, account_id, timestamp, amount, currency, channel, counterparty, description)
+    """A raw transaction as extract_transactions writes it (raw_record: a record with the wrong field count)."""
+    return (transaction_id, account_id, timestamp, amount, currency, channel, counterparty, description, raw_record)
+
+
+def malformed(text: str) -> tuple:
+    """A raw record that did not have its header's number of fields: no columns, its whole text."""
+    return (None,) * 8 + (text,)
 
 
 @pytest.fixture(scope="session")

@@ -64,12 +64,35 @@ def test_rates_gain_usd_at_one(spark, tmp_path):
     [
         (b"currency,usd_rate\nEUR,abc\n", "usd_rate 'abc' of EUR"),
         (b"currency,usd_rate\nEUR,0\n", "usd_rate '0' of EUR"),
-        (b"currency,usd_rate\nUSD,1.1\n", "USD rate must be 1"),
-        (b"currency,usd_rate\nEUR,1.1\nEUR,1.2\n", "two different rates for EUR"),
+        (b"currency,usd_rate\nUSD,1.1\n", "the USD rate must be 1"),
+        (b"currency,usd_rate\nEUR,1.1\nEUR,1.2\n", "two rates for EUR"),
+        # the same line twice is two rates for one currency too: the file says twice what it must say once
+        (b"currency,usd_rate\nEUR,1.1\nEUR,1.1\n", "two rates for EUR"),
+        (
+            b"currency,usd_rate\r\nEUR,1.1,x\r\n",
+            "a record with the wrong number of fields \\(expected 2\\): 'EUR,1.1,x'",
+        ),
         (b"currency,rate\nEUR,1.1\n", "wrong header"),
     ],
 )
 def test_bad_rates_fail_naming_the_file(spark, tmp_path, body, problem):
-    source = landing(tmp_path, {"fx.csv": body})
-    with pytest.raises(InputFileError, match=problem):
+    source = landing(tmp_path, {"fx rates.csv": body})
+    with pytest.raises(InputFileError, match=rf"/landing/fx rates\.csv: {problem}"):
         extract_rates(spark, source, (tmp_path / "raw").as_posix())
+
+
+def test_two_files_with_a_rate_for_one_currency_fail_naming_both(spark, tmp_path):
+    source = landing(tmp_path, {"a.csv": b"currency,usd_rate\nEUR,1.1\n", "b.csv": b"currency,usd_rate\nEUR,1.1\n"})
+    with pytest.raises(InputFileError, match=r"/b\.csv: two rates for EUR \(the other in .*/a\.csv\)"):
+        extract_rates(spark, source, (tmp_path / "raw").as_posix())
+
+
+def test_a_landing_file_ending_in_upper_case_csv_is_read(spark, tmp_path):
+    # given: Glue lists the landing prefix and reads every *.csv whatever the case of its extension
+    source = landing(
+        tmp_path, {"a.csv": (HEADER + LINE).encode(), "z.CSV": (HEADER + LINE.replace("t1", "t2")).encode()}
+    )
+    raw = (tmp_path / "raw").as_posix()
+
+    # then
+    assert extract_transactions(spark, source, raw) == 2

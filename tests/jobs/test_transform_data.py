@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from transform_data import ReconciliationError, check_identity, transform
+from transform_data import VARCHAR_BYTES, ReconciliationError, check_identity, transform
 
-from tests.jobs.conftest import DAY, row
+from tests.jobs.conftest import DAY, malformed, row
 
 
 def run(transactions, rates, rows, rate_values=None):
@@ -51,6 +51,11 @@ RULE_CASES = [
     (row("q", channel="CHEQUE"), "unknown channel"),
     (row("q", channel="cash"), "unknown channel"),
     (row("q", currency="XYZ"), "no FX rate for currency"),
+    (malformed("q,a1,2026-11-23T12:00:00Z,10.00,USD,CARD,cp,desc,extra"), "wrong number of fields"),
+    (row("q", counterparty="x" * 257), "counterparty longer than 256 bytes"),
+    # 513 characters, 1,026 bytes: Redshift's VARCHAR(1024) counts bytes
+    (row("q", description="é" * 513), "description longer than 1024 bytes"),
+    (row("q", account_id="é" * 33), "account_id longer than 64 bytes"),
 ]
 
 
@@ -66,8 +71,8 @@ def judged(transactions, rates):
 def test_a_row_breaking_a_rule_is_quarantined_with_the_rule(judged, case, reason):
     rows, curated, quarantine = judged
     bad = rows[case]
-    matching = [r for r in quarantine if tuple(r)[:8] == bad]
-    # the quarantine keeps every input column as it arrived, plus the rule's name
+    matching = [r for r in quarantine if tuple(r)[:9] == bad]
+    # the quarantine keeps every input column as it arrived (and a malformed record's text), plus the rule's name
     assert [r.reason for r in matching] == [reason]
     assert [r.transaction_id for r in curated] == ["ok"]
 
@@ -123,3 +128,82 @@ def test_reconciliation_adds_up_and_carries_the_usd_control_total(transactions, 
 def test_a_broken_identity_fails_the_job():
     with pytest.raises(ReconciliationError):
         check_identity({"input_rows": 5, "curated_rows": 2, "quarantined_rows": 1, "duplicate_rows": 1})
+
+
+def test_a_record_with_the_wrong_number_of_fields_is_quarantined_whole_not_judged_on_its_columns(transactions, rates):
+    # given: two records extract_transactions could not split onto the header's columns, one of them twice
+    too_many = "t1,a1,2026-11-23T12:00:00Z,10.00,USD,CARD,cp,desc,extra"
+    too_few = "t2,a1,2026-11-23T12:00:00Z,10.00"
+    rows = [malformed(too_many), malformed(too_few), malformed(too_few), row("ok")]
+
+    # when
+    curated, quarantine, recon = run(transactions, rates, rows)
+
+    # then: each is one quarantined row with its text, none is curated, the copy counts as a duplicate
+    assert [r.transaction_id for r in curated] == ["ok"]
+    assert sorted((r.raw_record, r.reason, r.transaction_id) for r in quarantine) == [
+        (too_many, "wrong number of fields", None),
+        (too_few, "wrong number of fields", None),
+    ]
+    assert (recon["input_rows"], recon["quarantined_rows"], recon["duplicate_rows"]) == (4, 2, 1)
+
+
+def test_a_text_is_curated_up_to_its_warehouse_column_in_bytes_and_quarantined_beyond(transactions, rates):
+    # given: the limits at their boundary, in one-byte and in multi-byte characters
+    rows = [
+        row("t" * 64, description="é" * 512),
+        row("u" * 65),
+        row("desc-over", description="é" * 512 + "x"),
+        row("cp-at", counterparty="€" * 85 + "x"),  # 256 bytes
+        row("cp-over", counterparty="€" * 86),  # 258 bytes
+    ]
+
+    # when
+    curated, quarantine, _ = run(transactions, rates, rows)
+
+    # then
+    assert sorted(r.transaction_id for r in curated) == sorted(["t" * 64, "cp-at"])
+    assert reasons(quarantine) == {
+        "u" * 65: "transaction_id longer than 64 bytes",
+        "desc-over": "description longer than 1024 bytes",
+        "cp-over": "counterparty longer than 256 bytes",
+    }
+
+
+def test_an_amount_usd_beyond_the_warehouse_decimal_is_quarantined_never_nulled(transactions, rates):
+    # given: 999,999,999,999.999999 x 1,000,000 has 18 integer digits (DECIMAL(20,2) holds it), x 1,000,001 has 19
+    amount = "999999999999.999999"
+    rows = [row("fits", amount=amount, currency="AAA"), row("beyond", amount=amount, currency="BBB")]
+    rate_values = {"USD": "1", "AAA": "1000000", "BBB": "1000001"}
+
+    # when
+    curated, quarantine, recon = run(transactions, rates, rows, rate_values)
+
+    # then
+    assert [(r.transaction_id, r.amount_usd) for r in curated] == [("fits", Decimal("999999999999999999.00"))]
+    assert reasons(quarantine) == {"beyond": "amount_usd beyond DECIMAL(20,2)"}
+    assert recon["control_total_usd"] == "999999999999999999.00"
+
+
+def test_the_curated_types_and_text_limits_are_the_warehouse_columns():
+    import sys
+
+    from tests.conftest import ROOT
+
+    if str(ROOT / "dags") not in sys.path:
+        sys.path.insert(0, str(ROOT / "dags"))
+    from financial_etl.warehouse import CURATED_COLUMNS
+    from transform_data import AMOUNT_TYPE, AMOUNT_USD_TYPE, USD_RATE_TYPE
+
+    # given
+    warehouse = dict(CURATED_COLUMNS)
+
+    # then: every VARCHAR the transform does not bound by a rule of its own has its byte limit here
+    assert {name: f"VARCHAR({limit})" for name, limit in VARCHAR_BYTES.items()} == {
+        name: kind for name, kind in warehouse.items() if kind.startswith("VARCHAR") and name != "channel"
+    }
+    assert warehouse["channel"] == "VARCHAR(8)"
+    assert warehouse["currency"] == "CHAR(3)"
+    assert warehouse["amount"] == "DECIMAL({},{})".format(*AMOUNT_TYPE)
+    assert warehouse["usd_rate"] == "DECIMAL({},{})".format(*USD_RATE_TYPE)
+    assert warehouse["amount_usd"] == "DECIMAL({},{})".format(*AMOUNT_USD_TYPE)
