@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .iam import IamUnavailable
+from .mwaa.cli import register as register_mwaa
 from .orders import APPROVAL_MODES, SAMPLES, ApproverError, InputError, read_inventory, read_orders, run_orders
 from .template import TemplateError
 
@@ -100,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     etl.add_argument("--generate", type=int, default=200, help="rows of the generated day (default 200)")
     etl.add_argument("--out", type=Path, required=True, help="DIR for reconciliation.json, quarantine.csv, reports/...")
     etl.set_defaults(handler=_etl)
+    register_mwaa(commands)  # mwaa, upload (localrun/mwaa/cli.py)
     args = parser.parse_args(argv)
     if getattr(args, "concurrency", 1) < 1:
         parser.error("--concurrency must be at least 1")
