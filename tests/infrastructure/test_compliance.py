@@ -98,7 +98,9 @@ def test_an_unacknowledged_error_fails_synth(tmp_path: Path):
     assembly = write_report(tmp_path, violation("error"))
 
     # then
-    with pytest.raises(NonCompliantError, match=r"(?s)1 unacknowledged rule-pack error.*AwsSolutions-SQS3.*Stack/Queue"):
+    with pytest.raises(
+        NonCompliantError, match=r"(?s)1 unacknowledged rule-pack error.*AwsSolutions-SQS3.*Stack/Queue"
+    ):
         fail_on_unacknowledged_errors(assembly)
 
 
