@@ -194,6 +194,8 @@ class MwaaPlatform(Emulator):
         self.environment: dict[str, Any] = {}
         self.invoke_configs: dict[str, dict[str, Any]] = {}
         self.dead_letter_targets: dict[str, str] = {}
+        # buckets a BucketDeployment fills from the assembly at every start: never saved nor restored
+        self.deployed_buckets: set[str] = set()
         self.deliveries: list[Delivery] = []
         self._stopping = threading.Event()
         self._token: str | None = None
@@ -453,6 +455,7 @@ class MwaaPlatform(Emulator):
         if prefix and not prefix.endswith("/"):
             prefix += "/"
         excluded = self.template.resolve(props.get("Exclude", []))
+        self.deployed_buckets.add(bucket)
         s3 = self.client("s3")
         for key in self.template.resolve(props["SourceObjectKeys"]):
             for relative, body in self._asset_files(str(key).removesuffix(".zip")):
@@ -576,12 +579,12 @@ class MwaaPlatform(Emulator):
     # ---- state across restarts -----------------------------------------------------------------------
 
     def save_objects(self, folder: Path) -> int:
-        """Every bucket's current objects to `folder` (an index plus content-addressed blobs); returns how many."""
+        """Every bucket's current objects to `folder` (an index plus content-addressed blobs); returns how many.
+        The buckets deployments fill are left out: the next start deploys the assembly's files again."""
         blobs = folder / "blobs"
         blobs.mkdir(parents=True, exist_ok=True)
         index = []
-        for bucket in self.template.of_type("AWS::S3::Bucket"):
-            name = self.template.refs[bucket]
+        for name in sorted(set(self.engine.buckets.values()) - self.deployed_buckets):
             for key, body in self.engine.objects(name):
                 digest = hashlib.sha256(body).hexdigest()
                 (blobs / digest).write_bytes(body)
@@ -589,6 +592,10 @@ class MwaaPlatform(Emulator):
         staging = folder / "objects.json.tmp"
         staging.write_text(json.dumps(index))
         staging.replace(folder / "objects.json")
+        kept = {item["sha256"] for item in index}
+        for blob in blobs.iterdir():
+            if blob.name not in kept:
+                blob.unlink()
         return len(index)
 
     def load_objects(self, folder: Path) -> int:
@@ -597,7 +604,7 @@ class MwaaPlatform(Emulator):
         if not index_file.exists():
             return 0
         s3 = self.client("s3")
-        known = set(self.engine.buckets.values())
+        known = set(self.engine.buckets.values()) - self.deployed_buckets
         count = 0
         with mock.patch("moto.s3.notifications.send_event"):
             for item in json.loads(index_file.read_text()):

@@ -35,6 +35,10 @@ READY_TIMEOUT = 180.0
 # Airflow's processes get this long to stop on SIGTERM, then the endpoint (which saves the buckets) the rest.
 AIRFLOW_STOP_SECONDS = 15.0
 ENDPOINT_STOP_SECONDS = 10.0
+LOCAL_CREDENTIALS = {
+    "aws_access_key_id": LOCAL_ENV["AWS_ACCESS_KEY_ID"],
+    "aws_secret_access_key": LOCAL_ENV["AWS_SECRET_ACCESS_KEY"],
+}
 
 
 class StartError(Exception):
@@ -87,12 +91,17 @@ class Supervisor:
                 return name, process.returncode
         return None
 
-    def stop(self, names: list[str], seconds: float) -> None:
-        """SIGTERM to each process group, SIGKILL to whatever is left after `seconds`."""
+    def stop(self, names: list[str], seconds: float, group: bool = True) -> None:
+        """SIGTERM to each process group (`group=False`: to the process alone, which stops its children itself),
+        SIGKILL to whatever is left of the group after `seconds`."""
         self.track()
         running = [name for name in names if name in self.processes]
         for name in running:
-            _signal_group(self.processes[name].pid, signal.SIGTERM)
+            if group:
+                _signal_group(self.processes[name].pid, signal.SIGTERM)
+            else:
+                with contextlib.suppress(ProcessLookupError):
+                    self.processes[name].send_signal(signal.SIGTERM)
         deadline = time.monotonic() + seconds
         for name in running:
             with contextlib.suppress(subprocess.TimeoutExpired):
@@ -121,6 +130,8 @@ def free_port() -> int:
 
 def check_port(port: int, what: str) -> None:
     with socket.socket() as probe:
+        # as the servers bind: a port whose last connections are in TIME_WAIT is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -271,7 +282,8 @@ class MwaaRun:
             return
         self.say("stopping Airflow and the emulated AWS")
         self.supervisor.stop([name for name in self.supervisor.processes if name != "aws"], AIRFLOW_STOP_SECONDS)
-        self.supervisor.stop(["aws"], ENDPOINT_STOP_SECONDS)
+        # the endpoint stops its Spark JVM itself, after saving the buckets
+        self.supervisor.stop(["aws"], ENDPOINT_STOP_SECONDS, group=False)
         self.say("stopped")
 
     # ---- steps ---------------------------------------------------------------------------------------
@@ -298,11 +310,8 @@ class MwaaRun:
         import boto3
         from botocore.exceptions import ClientError
 
-        session = boto3.session.Session(
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-            region_name=REGION,  # noqa: S106
-        )
+        # the emulated endpoint accepts any credentials
+        session = boto3.session.Session(**LOCAL_CREDENTIALS, region_name=REGION)
         options = platform["airflow_configuration_options"]
         kwargs = json.loads(options.get("secrets.backend_kwargs", "{}"))
         prefix = kwargs.get("connections_prefix")

@@ -12,6 +12,7 @@ are saved to the state folder (and put back on the next start), the warehouse li
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -52,7 +53,8 @@ def stop_spark() -> None:
     from .. import data_platform
 
     if data_platform._SPARK is not None:
-        data_platform._SPARK.stop()
+        with contextlib.suppress(Exception):  # a JVM already gone (SIGKILL of the group) has nothing to stop
+            data_platform._SPARK.stop()
         data_platform._SPARK = None
 
 
