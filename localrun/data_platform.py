@@ -193,6 +193,13 @@ class DataPlatform(MockedAws):
             return "file://" + str(self._mirror / uri[5:]) + ("/" if uri.endswith("/") else "")
         return uri
 
+    def _remote(self, text: str) -> str:
+        """The mirror's paths in a text (as Hadoop and Spark spell them) back to the s3:// URIs they stand for."""
+        mirror = str(self._mirror)
+        for local in (f"file://{mirror}/", f"file:{mirror}/", f"{mirror}/"):
+            text = text.replace(local, "s3://")
+        return text
+
     def _sync_down(self) -> None:
         shutil.rmtree(self._mirror, ignore_errors=True)
         self._mirrored = {}
@@ -269,7 +276,8 @@ class DataPlatform(MockedAws):
                 run.state = "SUCCEEDED"
             except BaseException as exc:
                 run.state = "FAILED"
-                run.error = f"{type(exc).__name__}: {exc}"
+                # as Glue reports it: the job's own locations, not the local mirror it ran on
+                run.error = self._remote(f"{type(exc).__name__}: {exc}")
                 logging.getLogger(__name__).debug("Glue job %s failed:\n%s", job_name, traceback.format_exc())
             finally:
                 sys.path[:] = saved_path

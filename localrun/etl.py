@@ -7,7 +7,9 @@ the parts outside the platform: it drops the day's files in the landing bucket, 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import random
 import shutil
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .airflow_env import load_dag, migrate_database, prepare_airflow
-from .data_platform import BUCKETS, DataPlatform
+from .data_platform import BUCKETS, GLUE_TASKS, DataPlatform, glue_job_name
 from .emulator import ROOT
 from .orders import InputError
 
@@ -33,9 +35,12 @@ from common import (
 )
 
 REPORTS = ("currency_transaction_report", "structuring_candidates", "daily_totals")
+MARKET_DATA_NAME = "fx_rates.csv"
 DEFAULT_ROWS = 200
 FX_RATES = {"USD": "1", "EUR": "1.0842150000", "GBP": "1.2654300000", "JPY": "0.0066870000", "CHF": "1.1291000000"}
 FAULT_RATE = 0.03
+# What banks' descriptions hold: commas, quotes and line breaks inside a value, non-ASCII text.
+DESCRIPTIONS = ["", "salary", "rent", "groceries", "invoice 42, paid", 'ref "Q4" bonus', "two\nlines", "café"]
 
 
 class EtlRunError(Exception):
@@ -71,7 +76,7 @@ def generate_day(business_date: str, rows: int = DEFAULT_ROWS, seed: int | None 
             currency,
             channel,
             f"CP-{rng.randint(1, 50):03d}",
-            rng.choice(["", "salary", "rent", "groceries", "invoice 42, paid"]),
+            rng.choice(DESCRIPTIONS),
         ]
         fault = rng.random()
         if fault < FAULT_RATE:
@@ -89,10 +94,17 @@ def generate_day(business_date: str, rows: int = DEFAULT_ROWS, seed: int | None 
 
 
 def _csv(header: tuple[str, ...], rows: list[Any]) -> str:
-    def cell(value: str) -> str:
-        return f'"{value}"' if "," in value or '"' in value else value
+    """RFC 4180 text (quotes doubled, quoted where needed), LF line breaks."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([str(value) for value in row] for row in rows)
+    return text.getvalue()
 
-    return ",".join(header) + "\n" + "".join(",".join(cell(str(v)) for v in row) + "\n" for row in rows)
+
+def csv_records(text: str) -> int:
+    """Data records of a CSV text with a header (a quoted line break does not start a record)."""
+    return max(0, len(list(csv.reader(io.StringIO(text, newline="")))) - 1)
 
 
 def read_input(path: Path, expected: tuple[str, ...], optional_tail: int = 0) -> bytes:
@@ -113,8 +125,9 @@ def read_input(path: Path, expected: tuple[str, ...], optional_tail: int = 0) ->
 
 
 def transaction_files(source: Path) -> list[Path]:
+    """The landing files of --transactions: a file, or a folder's *.csv in any case (as the Glue job lists them)."""
     if source.is_dir():
-        files = sorted(source.glob("*.csv"))
+        files = sorted(path for path in source.iterdir() if path.is_file() and path.name.lower().endswith(".csv"))
         if not files:
             raise InputError(f"{source}: no transaction files (*.csv)")
         return files
@@ -142,6 +155,8 @@ class EtlSession:
         prepare_airflow()
         self.platform = DataPlatform()
         self.dag: Any = None
+        # s3:// URI of a landed object -> the user's name for it (their file), for error messages
+        self.sources: dict[str, str] = {}
 
     def __enter__(self) -> EtlSession:
         migrate_database()
@@ -159,16 +174,31 @@ class EtlSession:
     def __exit__(self, *exc: object) -> None:
         self.platform.__exit__(*exc)
 
-    def land(self, business_date: str, transactions: dict[str, bytes], market_data: bytes) -> None:
-        """Put the day's files in the landing bucket (replacing what an earlier landing left there)."""
+    def land(
+        self,
+        business_date: str,
+        transactions: dict[str, bytes],
+        market_data: bytes,
+        sources: dict[str, str] | None = None,
+        market_data_source: str | None = None,
+    ) -> None:
+        """Put the day's files in the landing bucket (replacing what an earlier landing left there). `sources`
+        (transaction file name -> the user's file) and `market_data_source` name the user's files in errors."""
         bucket = BUCKETS["landing_bucket"]
         s3 = self.platform.client("s3")
         for folder in ("transactions", "market_data"):
             for key, _ in list(self.platform.objects(bucket, f"{folder}/business_date={business_date}/")):
                 s3.delete_object(Bucket=bucket, Key=key)
+        self.sources = {}
         for name, body in transactions.items():
-            self.platform.put(bucket, f"transactions/business_date={business_date}/{name}", body)
-        self.platform.put(bucket, f"market_data/business_date={business_date}/fx_rates.csv", market_data)
+            key = f"transactions/business_date={business_date}/{name}"
+            self.platform.put(bucket, key, body)
+            if sources and name in sources:
+                self.sources[f"s3://{bucket}/{key}"] = sources[name]
+        key = f"market_data/business_date={business_date}/{MARKET_DATA_NAME}"
+        self.platform.put(bucket, key, market_data)
+        if market_data_source:
+            self.sources[f"s3://{bucket}/{key}"] = market_data_source
 
     def run(self, business_date: str, mark_success: str | None = None) -> DayRun:
         """One DAG run for the date via dag.test(); `mark_success` (a task id regex) skips tasks as done,
@@ -177,6 +207,8 @@ class EtlSession:
 
         first_statement = len(self.platform.warehouse.statements)
         first_job = len(self.platform.job_runs)
+        first_notification = len(self.platform.sent_notifications())
+        first_data_api = len(self.platform.statements)
         logical_date = dt.datetime.fromisoformat(business_date).replace(tzinfo=dt.UTC) + dt.timedelta(days=1, hours=2)
         dag_run = self.dag.test(
             logical_date=logical_date, run_conf={"business_date": business_date}, mark_success_pattern=mark_success
@@ -186,10 +218,31 @@ class EtlSession:
         error = None
         failed = sorted(task for task, task_state in tasks.items() if task_state == TaskInstanceState.FAILED.value)
         if failed:
-            job_errors = [run for run in self.platform.job_runs[first_job:] if run.error]
-            detail = job_errors[0].error if job_errors else "see the task log"
-            error = f"{', '.join(failed)} failed: {detail}"
+            job_errors = {run.job_name: run.error for run in self.platform.job_runs[first_job:] if run.error}
+            refused = [st.error for st in list(self.platform.statements.values())[first_data_api:] if st.error]
+            # what the failure callback told the operations topic: the task's own exception
+            notified = {
+                message.get("task_id"): message.get("exception")
+                for message in self.platform.sent_notifications()[first_notification:]
+            }
+
+            def detail(task: str) -> str:
+                if task in GLUE_TASKS:
+                    return job_errors.get(glue_job_name(task)) or notified.get(task) or "no error was recorded"
+                # the Data API's own error, not the hook's dump of the whole response
+                if refused:
+                    return f"the Redshift Data API statement failed: {refused[0]}"
+                return notified.get(task) or "no error was recorded"
+
+            error = "; ".join(f"{task} failed: {' '.join(detail(task).split())}" for task in failed)
+            error = self._user_names(error)
         return DayRun(business_date, state, tasks, error, self.platform.warehouse.statements[first_statement:])
+
+    def _user_names(self, text: str) -> str:
+        """Landing objects in a message named as the user gave them (the files `land` was told of)."""
+        for uri in sorted(self.sources, key=len, reverse=True):
+            text = text.replace(uri, self.sources[uri])
+        return text
 
     # ---- reading the outcome ------------------------------------------------------------------------
 
@@ -275,16 +328,16 @@ def run_etl(
     except ValueError:
         raise InputError(f"--date must be YYYY-MM-DD, got {business_date!r}") from None
     generated_transactions, generated_rates = generate_day(business_date, generate)
+    sources: dict[str, str] = {}
     if transactions is None:
         landing = {"transactions.csv": generated_transactions.encode()}
     else:
-        landing = {
-            path.name: read_input(path, TRANSACTION_COLUMNS, optional_tail=2)
-            for path in transaction_files(transactions)
-        }
+        files = transaction_files(transactions)
+        landing = {path.name: read_input(path, TRANSACTION_COLUMNS, optional_tail=2) for path in files}
+        sources = {path.name: str(path) for path in files}
     rates = generated_rates.encode() if market_data is None else read_input(market_data, MARKET_DATA_COLUMNS)
     with EtlSession() as etl:
-        etl.land(business_date, landing, rates)
+        etl.land(business_date, landing, rates, sources, None if market_data is None else str(market_data))
         day = etl.run(business_date)
         if day.state != "success":
             raise EtlRunError(day.error or f"the DAG run ended {day.state}: {day.tasks}")
@@ -294,5 +347,5 @@ def run_etl(
 
 
 def report_counts(out: Path) -> dict[str, int]:
-    """Data rows per report CSV in DIR/reports."""
-    return {name: max(0, len((out / "reports" / f"{name}.csv").read_text().splitlines()) - 1) for name in REPORTS}
+    """Data records per report CSV in DIR/reports."""
+    return {name: csv_records((out / "reports" / f"{name}.csv").read_text(encoding="utf-8")) for name in REPORTS}

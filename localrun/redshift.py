@@ -38,6 +38,7 @@ class StatementError(Exception):
     """A statement the emulated warehouse rejected (parse or execution error)."""
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _T = exp.DataType.Type
 # Redshift's character types: (type, its length without one, its MAX, single-byte characters only)
 _CHARACTER_TYPES = {
@@ -124,7 +125,8 @@ def parse_redshift(sql: str) -> exp.Expression:
     try:
         trees = [tree for tree in sqlglot.parse(sql, read="redshift", error_level=sqlglot.ErrorLevel.RAISE) if tree]
     except SqlglotError as exc:
-        raise StatementError(f"does not parse as Redshift SQL: {exc}") from None
+        # sqlglot underlines the offending token with terminal escape codes: plain text for a message
+        raise StatementError(f"does not parse as Redshift SQL: {_ANSI.sub('', str(exc))}") from None
     if len(trees) != 1:
         raise StatementError(f"expected one statement, got {len(trees)}")
     if isinstance(trees[0], exp.Command):

@@ -6,10 +6,12 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from localrun.__main__ import main
+from localrun.etl import transaction_files
 from tests.conftest import ROOT
 
 HEADER = "transaction_id,account_id,timestamp,amount,currency,channel,counterparty,description\n"
@@ -25,6 +27,12 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {
         path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()
     }
+
+
+def error_line(stderr: str) -> str:
+    """The CLI's own message (the jobs' progress lines go to stderr too, as to their log on Glue)."""
+    (line,) = [line for line in stderr.splitlines() if line.startswith("error:")]
+    return line
 
 
 def test_two_runs_into_the_same_dir_write_identical_files(tmp_path, capsys):
@@ -88,3 +96,55 @@ def test_a_malformed_market_data_file_is_named(tmp_path):
     assert done.returncode == 2
     assert f"{rates}: wrong header" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_an_fx_file_repeating_a_line_fails_the_run_naming_the_user_s_file_and_writes_nothing(tmp_path, capsys):
+    # given: a rate file that gives EUR twice, on two identical lines
+    rates = tmp_path / "vendor rates.csv"
+    rates.write_text("currency,usd_rate\nEUR,1.0842150000\nEUR,1.0842150000\nGBP,1.2654300000\n")
+    out = tmp_path / "out"
+
+    # when
+    code = main(["etl", "--date", "2026-11-23", "--generate", "20", "--market-data", str(rates), "--out", str(out)])
+
+    # then: exit 1 naming the task, the user's file (not the landing copy, not a temporary path) and the rule
+    error = error_line(capsys.readouterr().err)
+    assert code == 1
+    assert error == f"error: the ETL run failed: extract_market_data failed: InputFileError: {rates}: two rates for EUR"
+    assert not out.exists()
+
+
+def test_a_statement_that_does_not_parse_as_redshift_sql_fails_the_run_naming_the_task_and_its_error(tmp_path, capsys):
+    # given: a load whose DELETE is not Redshift SQL
+    import financial_etl.warehouse as warehouse
+
+    real = warehouse.load_statements
+
+    def broken(*args, **kwargs):
+        return [sql.replace("DELETE FROM", "DELET FROM") for sql in real(*args, **kwargs)]
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "earlier.txt").write_text("left alone")
+
+    # when
+    with mock.patch.object(warehouse, "load_statements", broken):
+        code = main(["etl", "--date", "2026-11-23", "--generate", "20", "--out", str(out)])
+
+    # then: exit 1, the failed task and the warehouse's complaint named, nothing written
+    error = error_line(capsys.readouterr().err)
+    assert code == 1
+    assert error.startswith("error: the ETL run failed: load_warehouse failed:")
+    assert "statement 5 of 6: does not parse as Redshift SQL: Invalid expression" in error
+    assert "DELET FROM finance.fact_transactions" in error
+    assert "\x1b" not in error
+    assert snapshot(out) == {"earlier.txt": b"left alone"}
+
+
+def test_a_landing_folder_s_csv_files_are_found_whatever_the_case_of_their_extension(tmp_path):
+    # given: what the Glue job reads from the landing prefix (common.list_files: *.csv in any case)
+    for name in ("a.csv", "z.CSV", "b.Csv", "notes.txt", "c.csv.bak"):
+        (tmp_path / name).write_text(HEADER)
+
+    # then: the runner lands the same files
+    assert [path.name for path in transaction_files(tmp_path)] == ["a.csv", "b.Csv", "z.CSV"]
