@@ -66,7 +66,8 @@ with DAG(
         "owner": "data-platform",
         "retries": 3,
         "retry_delay": dt.timedelta(minutes=2),
-        "retry_exponential_backoff": True,
+        # a multiplier since Airflow 3.1 (True survives only as a serialization shim for 2.0): 2, 4, 8 min, jittered
+        "retry_exponential_backoff": 2.0,
         "max_retry_delay": dt.timedelta(minutes=30),
         "execution_timeout": dt.timedelta(hours=1),
         "on_failure_callback": notify_failure,

@@ -45,13 +45,34 @@ def test_daily_at_two_utc_without_catchup_one_run_at_a_time(dag):
     assert dag.dagrun_timeout <= dt.timedelta(hours=24)
 
 
-def test_every_task_retries_with_exponential_backoff_and_notifies_operations(dag):
+def test_every_task_retries_three_times_backing_off_from_two_minutes_to_at_most_thirty(dag):
+    # the README's policy exactly: a mutant with 2 retries, a constant delay or a 6 h cap must fail here
+    for task in dag.tasks:
+        assert task.retries == 3, task.task_id
+        assert task.retry_delay == dt.timedelta(minutes=2), task.task_id
+        # a multiplier (airflow.sdk BaseOperator): 1 or True-as-1 would be a constant delay
+        assert task.retry_exponential_backoff == 2.0, task.task_id
+        assert task.max_retry_delay == dt.timedelta(minutes=30), task.task_id
+
+
+def test_the_retry_policy_survives_serialization_as_the_scheduler_reads_it(dag):
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    serialized = DagSerialization.from_dict(DagSerialization.to_dict(dag))
+    for task in serialized.tasks:
+        policy = (task.retries, task.retry_delay, task.retry_exponential_backoff, task.max_retry_delay)
+        assert policy == (3, dt.timedelta(minutes=2), 2.0, dt.timedelta(minutes=30)), task.task_id
+    assert serialized.dagrun_timeout == dt.timedelta(hours=23)
+
+
+def test_a_run_times_out_after_23_hours_before_the_next_one_is_due(dag):
+    assert dag.dagrun_timeout == dt.timedelta(hours=23)
+
+
+def test_every_task_notifies_operations_when_it_fails(dag):
     from financial_etl.notifications import notify_failure
 
     for task in dag.tasks:
-        assert task.retries >= 2, task.task_id
-        assert task.retry_exponential_backoff, task.task_id
-        assert task.max_retry_delay is not None, task.task_id
         callbacks = (
             task.on_failure_callback if isinstance(task.on_failure_callback, list) else [task.on_failure_callback]
         )
