@@ -6,16 +6,18 @@ is acknowledged as `cdk-validator-cfnguard::<rule name>` on the construct it con
 control does not fit; the control ids (CT.S3.PR.9, ...) are in the reasons for the reader
 (docs.aws.amazon.com/controltower/latest/controlreference/proactive-controls.html).
 
-The acknowledgments walk a stack's resources by type, so a fork's new queue or bucket gets the same decision
-only where the reason holds for it (a dead-letter queue, a bucket that is not the reports bucket), and is
-reported otherwise.
+Each stack makes one call here (acknowledge_order_processing, acknowledge_data_platform). Log groups, CDK's own
+handlers and API Gateway's invoke permissions are found by type, each only where the reason holds for it (a
+retention under a year, a handler at the stack's root); buckets, queues and functions are named, so a fork's new
+bucket, queue or function is reported until someone decides about it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING
 
-from aws_cdk import Stack
+from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -24,6 +26,9 @@ from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 from constructs import IConstruct
 
 from stacks.compliance import acknowledge
+
+if TYPE_CHECKING:
+    from stacks.data_platform.storage import DataLake
 
 PLUGIN = "cdk-validator-cfnguard"
 
@@ -57,9 +62,15 @@ def control_tower_checks() -> CfnGuardValidator:
     return CfnGuardValidator(control_tower_rules_enabled=True)
 
 
-def acknowledge_control(scope: IConstruct, rule: str, reason: str) -> None:
-    """Acknowledge one Control Tower rule on `scope` (and below it), with the reason it does not apply."""
-    acknowledge(scope, f"{PLUGIN}::{rule}", reason)
+def acknowledge_control(construct: IConstruct, rule: str, reason: str) -> None:
+    """Acknowledge one Control Tower rule on the CloudFormation resource of `construct`, with the reason.
+
+    On the resource itself (a bucket's `Resource`, not the bucket), not on a parent: CDK applies an acknowledgment
+    to everything below the construct it is made on, and cdk-nag copies it into each of those resources' Metadata,
+    so one made on the L2 construct would also waive the rule for its policy, its auto-delete custom resource or
+    its event source mapping.
+    """
+    acknowledge(_resource_of(construct), f"{PLUGIN}::{rule}", reason)
 
 
 def acknowledge_short_log_retention(stack: Stack, retention_days: int) -> None:
@@ -86,9 +97,13 @@ def acknowledge_functions_outside_a_vpc(functions: Iterable[IConstruct], reason:
 def acknowledge_cdk_singleton_functions(stack: Stack) -> None:
     """CT.LAMBDA.PR.3 on CDK's own deployment-time handlers at the stack's root (custom resource providers)."""
     for child in stack.node.children:
-        if child.node.id.startswith(CDK_SINGLETON_PREFIXES):
+        if not child.node.id.startswith(CDK_SINGLETON_PREFIXES):
+            continue
+        for function in _of_type(child, CfnResource):
+            if function.cfn_resource_type != "AWS::Lambda::Function":
+                continue
             acknowledge_control(
-                child,
+                function,
                 LAMBDA_IN_VPC,
                 "CT.LAMBDA.PR.3: a CDK custom resource handler that only CloudFormation invokes, during deploys, to "
                 "call S3 or AWS APIs; it reaches nothing inside the VPC.",
@@ -118,42 +133,112 @@ def acknowledge_api_gateway_invoke_permissions(api: IConstruct) -> None:
         )
 
 
-def acknowledge_buckets(
-    *,
-    access_logs: s3.IBucket,
-    event_sources: Iterable[s3.IBucket],
-    without_event_consumers: Iterable[s3.IBucket],
-    without_object_lock: Iterable[tuple[s3.IBucket, str]],
-) -> None:
-    """The S3 controls the data platform's buckets do not meet, bucket by bucket."""
+def acknowledge_data_lake(lake: DataLake) -> None:
+    """The S3 controls the data lake's buckets do not meet, bucket by bucket (stacks/data_platform/storage.py).
+
+    Object Lock is acknowledged only on buckets the template leaves unlocked, so a bucket that is locked (the
+    reports bucket where the environment sets reportsObjectLockYears) needs nothing, and one that stops being
+    locked is acknowledged with the reason that environment has.
+    """
+    access_logs = lake.access_logs
     acknowledge_control(
         access_logs,
         S3_KMS,
-        "CT.S3.PR.10: the target bucket of S3 server access logging supports SSE-S3 only, not SSE-KMS "
-        "(docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).",
+        "CT.S3.PR.10: the destination bucket of S3 server access logging may use default encryption with SSE-S3 "
+        "only, not SSE-KMS (docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html).",
     )
     acknowledge_control(
         access_logs,
         S3_LOGGING,
-        "CT.S3.PR.2: this is the access-log bucket; logging it into itself would log its own log deliveries "
-        "without end, and S3 asks for a different target bucket.",
+        "CT.S3.PR.2: this is the access-log bucket every other bucket logs to; logging it into itself would add a "
+        "record for each of its own log deliveries, and another log bucket for it would only move the question "
+        "one bucket on.",
     )
-    for bucket in event_sources:
-        acknowledge_control(
-            bucket,
-            S3_NOTIFICATIONS,
-            "CT.S3.PR.4: EventBridge notifications are on for this bucket; CDK configures them through its "
-            "bucket-notifications custom resource, which leaves no NotificationConfiguration for the rule to see.",
-        )
-    for bucket in without_event_consumers:
+    for bucket in (access_logs, lake.source, lake.raw, lake.curated, lake.quarantine, lake.reports):
         acknowledge_control(
             bucket,
             S3_NOTIFICATIONS,
             "CT.S3.PR.4: nothing consumes this bucket's object events; who changed what is in the S3 server access "
             "logs.",
         )
-    for bucket, why in without_object_lock:
-        acknowledge_control(bucket, S3_OBJECT_LOCK, f"CT.S3.PR.9: {why}")
+    acknowledge_control(
+        lake.landing,
+        S3_NOTIFICATIONS,
+        "CT.S3.PR.4: EventBridge notifications are on for this bucket (they start the pipeline); CDK configures "
+        "them through its bucket-notifications custom resource, which leaves no NotificationConfiguration on the "
+        "bucket for the rule to see.",
+    )
+
+    not_a_record = (
+        "Object Lock does not stop a rewrite (S3 writes a new version) and protects nothing without a retention "
+        "period; with one, every replaced or expired version would be kept and billed for the whole period and "
+        "every upload would need a Content-MD5 or x-amz-checksum header; once on, it can never be turned off "
+        "(docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html). Versioning keeps replaced "
+        "versions until the lifecycle rule expires them."
+    )
+    without_lock = {
+        access_logs: "this is the access-log bucket, and S3 refuses a bucket with Object Lock as a destination of "
+        "server access logs (docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html).",
+        lake.source: "MWAA's DAGs, requirements and startup script, build output that every deploy replaces from "
+        f"the repository, not a record. {not_a_record}",
+        lake.reports: "reportsObjectLockYears is null in this environment, so `make destroy` can delete the reports; "
+        "an environment that sets it (prod) locks them in compliance mode and meets the control.",
+        **{
+            bucket: "the pipeline's working data, not a record: reruns replace a business date's partition and "
+            f"lifecycle rules expire what is superseded. {not_a_record} The reports are the records, locked where "
+            "the environment sets reportsObjectLockYears (prod)."
+            for bucket in (lake.landing, lake.raw, lake.curated, lake.quarantine)
+        },
+    }
+    for bucket, why in without_lock.items():
+        if not _object_lock_enabled(bucket):
+            acknowledge_control(bucket, S3_OBJECT_LOCK, f"CT.S3.PR.9: {why}")
+
+
+def acknowledge_data_platform(
+    stack: Stack, *, lake: DataLake, dead_letter_queues: Iterable[sqs.IQueue], log_retention_days: int
+) -> None:
+    """Every control the data platform stack does not meet, each on its construct with the reason."""
+    acknowledge_short_log_retention(stack, log_retention_days)
+    acknowledge_cdk_singleton_functions(stack)
+    acknowledge_dead_letter_queues(dead_letter_queues)
+    acknowledge_data_lake(lake)
+
+
+def acknowledge_order_processing(
+    stack: Stack,
+    *,
+    functions: Iterable[IConstruct],
+    dead_letter_queues: Iterable[sqs.IQueue],
+    api: IConstruct,
+    log_retention_days: int,
+) -> None:
+    """Every control the order processing stack does not meet, each on its construct with the reason."""
+    acknowledge_short_log_retention(stack, log_retention_days)
+    acknowledge_functions_outside_a_vpc(
+        functions,
+        "the order functions call only regional AWS APIs (DynamoDB, SQS, SNS, Step Functions, KMS) and reach "
+        "nothing inside a VPC; in one they would need NAT or an interface endpoint per service and zone, and "
+        "ENI attachment, for no gain (the data platform's trigger, which must reach a private webserver, is in "
+        "its VPC).",
+    )
+    acknowledge_dead_letter_queues(dead_letter_queues)
+    acknowledge_api_gateway_invoke_permissions(api)
+
+
+def _object_lock_enabled(bucket: s3.IBucket) -> bool:
+    resource = bucket.node.default_child
+    return isinstance(resource, s3.CfnBucket) and resource.object_lock_enabled is True
+
+
+def _resource_of(construct: IConstruct) -> IConstruct:
+    """The CloudFormation resource an L2 construct stands for (its default child), or the construct itself."""
+    if isinstance(construct, CfnResource):
+        return construct
+    resource = construct.node.default_child
+    if not isinstance(resource, CfnResource):
+        raise TypeError(f"{construct.node.path} has no CloudFormation resource to acknowledge a control on")
+    return resource
 
 
 def _of_type(scope: IConstruct, kind: type) -> Iterator:

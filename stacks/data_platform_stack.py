@@ -285,41 +285,11 @@ class DataPlatformStack(Stack):
             airflow_secrets=airflow_secrets,
         )
         # Control Tower's proactive controls (stacks/control_tower.py): what this stack does not meet, and why.
-        control_tower.acknowledge_short_log_retention(self, config.log_retention_days)
-        control_tower.acknowledge_cdk_singleton_functions(self)
-        control_tower.acknowledge_dead_letter_queues([trigger.dead_letter_queue])
-        rewritten = (
-            "the pipeline rewrites this bucket's objects (idempotent reruns replace a business date's partition; "
-            "lifecycle rules expire or transition them), which Object Lock would refuse; versioning keeps every "
-            "prior version. The reports bucket, which the regulation asks to keep unaltered, is locked in prod."
-        )
-        without_lock = [
-            (
-                lake.access_logs,
-                "S3 delivers access logs and the lifecycle rule expires them; nothing here is a record.",
-            ),
-            (lake.source, "MWAA reads DAGs, requirements and the startup script that each deploy overwrites."),
-            (lake.landing, rewritten),
-            (lake.raw, rewritten),
-            (lake.curated, rewritten),
-            (lake.quarantine, rewritten),
-        ]
-        if platform.reports_retention_years is None:
-            without_lock.append(
-                (lake.reports, "reportsObjectLockYears is null in this environment, so `make destroy` can delete it.")
-            )
-        control_tower.acknowledge_buckets(
-            access_logs=lake.access_logs,
-            event_sources=[lake.landing],
-            without_event_consumers=[
-                lake.access_logs,
-                lake.source,
-                lake.raw,
-                lake.curated,
-                lake.quarantine,
-                lake.reports,
-            ],
-            without_object_lock=without_lock,
+        control_tower.acknowledge_data_platform(
+            self,
+            lake=lake,
+            dead_letter_queues=[trigger.dead_letter_queue],
+            log_retention_days=config.log_retention_days,
         )
 
         for output_id, value, description in (

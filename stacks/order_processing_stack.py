@@ -187,16 +187,13 @@ class OrderProcessingStack(Stack):
 
         acknowledge_findings(self, functions=fns, workflow=workflow, approval_api=approval_api, intake=intake)
         # Control Tower's proactive controls (stacks/control_tower.py): what this stack does not meet, and why.
-        control_tower.acknowledge_short_log_retention(self, config.log_retention_days)
-        control_tower.acknowledge_functions_outside_a_vpc(
-            (f.function for f in fns.by_name.values()),
-            "the order functions call only regional AWS APIs (DynamoDB, SQS, SNS, Step Functions, KMS) and reach "
-            "nothing inside a VPC; in one they would need NAT or an interface endpoint per service and zone, and "
-            "ENI attachment, for no gain (the data platform's trigger, which must reach a private webserver, is in "
-            "its VPC).",
+        control_tower.acknowledge_order_processing(
+            self,
+            functions=[f.function for f in fns.by_name.values()],
+            dead_letter_queues=[intake.dead_letter_queue],
+            api=approval_api.api,
+            log_retention_days=config.log_retention_days,
         )
-        control_tower.acknowledge_dead_letter_queues([intake.dead_letter_queue])
-        control_tower.acknowledge_api_gateway_invoke_permissions(approval_api.api)
 
         for output_id, value, description in (
             ("IntakeQueueUrl", intake.queue.queue_url, "Send orders here"),
