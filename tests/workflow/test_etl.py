@@ -76,6 +76,20 @@ def test_the_quarantine_names_a_rule_for_every_row(first_run):
     }
 
 
+def test_every_quarantined_row_holds_an_input_record_s_fields_exactly(first_run):
+    # given: the generated day (descriptions with commas, doubled quotes and line breaks) as Python's csv reads it
+    transactions, _, outputs = first_run
+    received = {tuple(fields) for fields in list(csv.reader(io.StringIO(transactions, newline="")))[1:]}
+
+    # when
+    rows = list(csv.reader(io.StringIO(outputs["quarantine"].decode("utf-8"), newline="")))
+
+    # then: ten fields a row (the input's eight, raw_record, reason), the eight as they arrived
+    assert rows[0][-2:] == ["raw_record", "reason"]
+    assert {len(row) for row in rows} == {10}
+    assert all(tuple(row[:8]) in received for row in rows[1:])
+
+
 def test_the_three_reports_are_written(first_run):
     _, _, outputs = first_run
     headers = {name: body.decode().splitlines()[0] for name, body in outputs["reports"].items()}
