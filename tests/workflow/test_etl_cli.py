@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 from unittest import mock
 
+import duckdb
 import pytest
 
 from localrun.__main__ import main
@@ -148,3 +151,52 @@ def test_a_landing_folder_s_csv_files_are_found_whatever_the_case_of_their_exten
 
     # then: the runner lands the same files
     assert [path.name for path in transaction_files(tmp_path)] == ["a.csv", "b.Csv", "z.CSV"]
+
+
+def test_a_bank_s_rfc_4180_file_is_either_curated_or_quarantined_exactly_as_received(tmp_path, capsys):
+    # given: the CSV banks send (BOM, CRLF, quoted line breaks, doubled quotes, a trailing backslash, whitespace),
+    # records with the wrong number of fields, and values the warehouse would refuse
+    when = "2026-11-23T10:00:00Z"
+    records = {
+        "line break": f't1,a1,{when},10.00,USD,CARD,cp,"first line\r\nsecond line"',
+        "doubled quotes": f't2,a1,{when},10.00,EUR,CARD,cp,"say ""hi"", ok"',
+        "backslash": f't3,a1,{when},10.00,USD,CARD,"ends with \\",desc',
+        "whitespace": f"t4,a1,{when}, 12.00 ,USD,CARD,cp,desc",
+        "too many": f"t5,a1,{when},10.00,USD,CARD,cp,desc,extra",
+        "too few": f"t6,a1,{when},10.00,USD",
+        "1,500 characters": f"t7,a1,{when},10.00,USD,CARD,cp,{'x' * 1500}",
+        "beyond DECIMAL(20,2)": f"t8,a1,{when},999999999999.99,BIG,CARD,cp,desc",
+    }
+    landing = tmp_path / "day.csv"
+    landing.write_bytes(("\ufeff" + "\r\n".join([HEADER.strip(), *records.values()]) + "\r\n").encode())
+    rates = tmp_path / "fx.csv"
+    rates.write_text("currency,usd_rate\nEUR,1.1\nBIG,1000001\n")
+    out = tmp_path / "out"
+
+    # when
+    code = main(
+        ["etl", "--date", "2026-11-23", "--transactions", str(landing), "--market-data", str(rates), "--out", str(out)]
+    )
+
+    # then: one input row per record; the curated rows hold their text, the quarantine the rest as received
+    assert code == 0, capsys.readouterr().err
+    recon = json.loads((out / "reconciliation.json").read_text())
+    assert (recon["input_rows"], recon["curated_rows"], recon["quarantined_rows"]) == (8, 3, 5)
+    assert recon["warehouse_rows"] == 3
+    received = list(csv.reader(io.StringIO(landing.read_bytes().decode("utf-8-sig"), newline="")))[1:]
+    quarantine = list(csv.reader(io.StringIO((out / "quarantine.csv").read_bytes().decode(), newline="")))[1:]
+    assert {len(row) for row in quarantine} == {10}
+    by_reason = {row[9]: row for row in quarantine}
+    assert by_reason["unparseable amount"][:8] == received[3]
+    assert by_reason["description longer than 1024 bytes"][:8] == received[6]
+    assert by_reason["amount_usd beyond DECIMAL(20,2)"][:8] == received[7]
+    assert sorted(row[8] for row in quarantine if row[9] == "wrong number of fields") == sorted(
+        [records["too many"], records["too few"]]
+    )
+    parts = duckdb.read_parquet(f"{out}/curated/*.parquet")
+    curated = parts.select("transaction_id, counterparty, description").fetchall()
+    assert sorted(curated) == [
+        ("t1", "cp", "first line\r\nsecond line"),
+        ("t2", "cp", 'say "hi", ok'),
+        ("t3", "ends with \\", "desc"),
+    ]
