@@ -489,6 +489,7 @@ def _role_may_use_key(t: Template, role_id: str, key_id: str, actions: Iterable[
 def _arn_segments_match(arn: str, pattern: str) -> bool:
     """An ARN against an ARN pattern, segment by segment; a pseudo parameter (<AWS::Region>) on either side matches
     any value, so a template with literal Region and account matches one with references, and vice versa."""
+
     def segments(value: str) -> list[str]:
         return re.sub(r"<AWS::(\w+)>", r"{\1}", value).split(":", 5)  # a pseudo parameter's '::' is no separator
 
@@ -640,6 +641,10 @@ def _failure_targets(t: Template) -> Iterator[tuple[str | None, str, Any]]:
 
 
 def dead_letters_are_writable(t: Template) -> Iterator[Finding]:
+    # Lambda checks the role when the function is created ("The provided execution role does not have permissions
+    # to call SendMessage on SQS", github.com/aws-samples/aws-serverless-ecommerce-platform/issues/41), so a grant
+    # CloudFormation attaches later fails the deploy as well (github.com/functionalone/
+    # serverless-iam-roles-per-function/issues/5: "... to call Publish on SNS", gone once the order was fixed).
     for function_id, needed_by, destination_value in _failure_targets(t):
         destination = t.target(destination_value)
         kind = t.type_of(destination)
