@@ -4,21 +4,25 @@ the real trigger handler; a day with a broken FX file fails and notifies operati
 failed task cleared with its downstream through the REST API, and the run ends as an uninterrupted run does; a
 restart keeps the history; stopping leaves no process behind.
 
-Slow (about three minutes on two cores): marked `slow`, and part of `make test`. The browser check of the grid
-is in test_mwaa_browser.py, on the same environment (see conftest's `mwaa` fixtures)."""
+A real browser (headless Chromium through chromedriver) logs in and sees the resumed run in the grid; it is
+skipped where Debian's `chromium` and `chromium-driver` are not installed. Slow (about four minutes on two
+cores): marked `slow`, and part of `make test`."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
 from localrun.mwaa.upload import upload_day
 from tests.localrun.mwaa_env import ROOT, MwaaProcess, generated_day, wait_for
+from tests.localrun.webdriver import Browser, find_browser
 
 pytestmark = pytest.mark.slow
 
@@ -184,6 +188,28 @@ def test_clearing_the_failed_task_and_its_downstream_resumes_the_run(mwaa, resum
     tries = mwaa.airflow.try_numbers(f"manifest__{BROKEN_DAY}")
     # extract_transactions kept its result; extract_market_data ran again; the rest ran for the first time
     assert tries == {"extract_transactions": 1, "extract_market_data": 2, **dict.fromkeys(DOWNSTREAM, 1)}
+
+
+def test_a_browser_logs_in_and_sees_the_resumed_run_in_the_grid(mwaa, resumed, tmp_path):
+    tools = find_browser()
+    if tools is None:
+        pytest.skip("needs chromium and chromedriver (Debian: apt-get install chromium chromium-driver)")
+    url, run_id = mwaa.endpoints["airflow_url"], f"manifest__{BROKEN_DAY}"
+    with Browser(*tools) as browser:
+        browser.get(f"{url}/")
+        browser.type(browser.find("input[name=username]"), mwaa.endpoints["username"])
+        browser.type(browser.find("input[name=password]"), mwaa.endpoints["password"])
+        browser.click(browser.find("button[type=submit]"))
+        wait_for(lambda: "/auth/login" not in browser.current_url, 30, "the login to finish", every=0.5)
+        browser.get(f"{url}/dags/financial_etl_pipeline/runs/{run_id}")
+        text = browser.wait_for_text("load_warehouse")
+        png = browser.screenshot(tmp_path / "airflow-grid.png")
+    assert run_id in text
+    assert "Success" in text
+    assert set(text.split()) >= TASKS
+    assert png.startswith(b"\x89PNG")
+    if os.environ.get("LOCALRUN_SCREENSHOT"):  # how docs/airflow-grid.png is made
+        Path(os.environ["LOCALRUN_SCREENSHOT"]).write_bytes(png)
 
 
 @pytest.fixture(scope="module")
