@@ -14,7 +14,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := $(NODE_MAJOR)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install synth diff preflight deploy destroy demo bench test lint format clean mwaa-wheels
+.PHONY: install synth diff preflight deploy destroy demo bench test lint format clean mwaa-wheels airflow
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -63,6 +63,14 @@ ETL_DATE ?= 2026-11-23
 demo: cdk.out/.synth-$(ENV)
 	$(BIN)/python -m localrun orders --summary --stack OrderProcessing-$(ENV)
 	$(BIN)/python -m localrun etl --date $(ETL_DATE) --out out/etl
+
+# The stack's MWAA environment on this machine (README, "Run MWAA locally"): Airflow UI and REST API on
+# http://127.0.0.1:8080, one emulated AWS endpoint on http://127.0.0.1:4566, state in out/mwaa; Ctrl-C stops it.
+# AIRFLOW_ARGS="--airflow-port 8081 --aws-port 4567 --home DIR --paused --keep-retries" changes the defaults.
+AIRFLOW_ARGS ?=
+
+airflow: cdk.out/.synth-$(ENV)
+	$(BIN)/python -m localrun mwaa --stack DataPlatform-$(ENV) $(AIRFLOW_ARGS)
 
 # Benchmarks (see README, "Performance"): prints a table, writes bench/results.json. Not part of `make test`.
 # BENCH_ARGS="--only orders,lambdas" measures some sections; "--quick" is a smoke run, not figures.
