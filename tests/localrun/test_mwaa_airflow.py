@@ -107,6 +107,17 @@ def test_the_schedule_starts_at_the_first_start_and_tasks_do_not_retry_unless_ke
     assert task.retries == 0
 
 
+def test_glue_runs_are_polled_every_second_and_other_tasks_are_left_alone(tmp_path):
+    af.write_policies(tmp_path, keep_retries=False)
+    policies = load_policies(tmp_path)
+    glue_task = types.SimpleNamespace(start_date=None, retries=0, job_poll_interval=6)
+    python_task = types.SimpleNamespace(start_date=None, retries=0)
+    policies.task_policy(glue_task)
+    policies.task_policy(python_task)
+    assert glue_task.job_poll_interval == 1
+    assert not hasattr(python_task, "job_poll_interval")
+
+
 def test_the_admin_password_is_generated_once_and_kept(tmp_path):
     password = af.password(tmp_path)
     assert len(password) >= 12
