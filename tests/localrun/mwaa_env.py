@@ -135,6 +135,7 @@ class MwaaProcess:
         self.process: subprocess.Popen | None = None
         self.endpoints: dict[str, Any] = {}
         self.seconds_to_ready = 0.0
+        self.exit_code: int | None = None
         self.airflow: AirflowClient
         self.seen: set[psutil.Process] = set()
         self._watching = threading.Event()
@@ -188,16 +189,17 @@ class MwaaProcess:
                 self.seen.update(psutil.Process(self.process.pid).children(recursive=True))
             time.sleep(0.5)
 
-    def stop(self) -> tuple[float, list[str]]:
-        """SIGTERM; (seconds until the runner exited, the command lines of descendants still alive)."""
+    def stop(self, signum: int = signal.SIGTERM) -> tuple[float, list[str]]:
+        """SIGTERM (or SIGINT); (seconds until the runner exited, the command lines of descendants still alive)."""
         assert self.process is not None
         started = time.monotonic()
-        self.process.send_signal(signal.SIGTERM)
+        self.process.send_signal(signum)
         try:
             self.process.wait(60)
         except subprocess.TimeoutExpired:
             self.kill()
         seconds = time.monotonic() - started
+        self.exit_code = self.process.returncode
         self._watching.clear()
         time.sleep(1)
         survivors = []

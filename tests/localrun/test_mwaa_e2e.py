@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -239,14 +240,16 @@ def test_a_restart_with_the_same_home_keeps_the_history_and_stopping_leaves_no_p
     stopped_in, survivors = mwaa.stop()
     assert stopped_in < 30
     assert survivors == []
+    assert mwaa.exit_code == 0
     assert not (mwaa.home / "endpoints.json").exists()
     mwaa.start()
     after = mwaa.airflow.get("/api/v2/dags/financial_etl_pipeline/dagRuns")["dag_runs"]
     assert [(r["dag_run_id"], r["state"]) for r in after] == [(r["dag_run_id"], r["state"]) for r in before]
     assert mwaa.warehouse_count(BROKEN_DAY) == mwaa.reconciliation(BROKEN_DAY)["curated_rows"]
-    stopped_in, survivors = mwaa.stop()
+    stopped_in, survivors = mwaa.stop(signal.SIGINT)  # Ctrl-C of `make airflow`
     assert stopped_in < 30
     assert survivors == []
+    assert mwaa.exit_code == 0
 
 
 def _bucket_key(uri: str) -> dict[str, str]:
