@@ -4,7 +4,8 @@ real handlers, invoked the way Lambda invokes them (JSON in, JSON or an error pa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,14 @@ class Functions:
 
     def env(self, code_folder: str, key: str) -> str:
         return self.aws.functions[self.aws.function_for(code_folder)].environment[key]
+
+
+@pytest.fixture(scope="session")
+def dev_assembly(synth: Callable[[str], Path]) -> Path:
+    """The dev assembly, synthesized in-process; or, when ORDER_TESTS_ASSEMBLY names one, that assembly: `make
+    mutation` runs these tests once per mutant, on the assembly make synthesized, not paying a synth each time."""
+    prebuilt = os.environ.get("ORDER_TESTS_ASSEMBLY")
+    return Path(prebuilt) if prebuilt else synth("dev")
 
 
 @pytest.fixture(scope="module")
