@@ -404,7 +404,7 @@ class MwaaPlatform(Emulator):
         for fresh in (False, True):
             try:
                 token = self._airflow_token(fresh)
-                status, response = _http(method, url, body, {"Authorization": f"Bearer {token}"})
+                status, response = http_json(method, url, body, {"Authorization": f"Bearer {token}"})
             except OSError as exc:
                 return 503, {"detail": f"the Airflow API server is not reachable: {exc}"}
             if status != 401:
@@ -416,7 +416,7 @@ class MwaaPlatform(Emulator):
         with self._token_lock:
             if fresh or self._token is None:
                 credentials = {"username": self.airflow.username, "password": self.airflow.password}
-                status, response = _http("POST", f"{self.airflow.url}/auth/token", credentials, {})
+                status, response = http_json("POST", f"{self.airflow.url}/auth/token", credentials, {})
                 if status >= 300 or not isinstance(response, dict):
                     raise OSError(f"POST /auth/token answered {status}")
                 self._token = response["access_token"]
@@ -619,7 +619,7 @@ def _error(status: int, code: str, message: str) -> tuple[int, dict[str, str], s
     return status, {"Content-Type": "application/json", "x-amzn-ErrorType": code}, json.dumps({"message": message})
 
 
-def _http(method: str, url: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
+def http_json(method: str, url: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
     """(status, JSON body or text) of one request; OSError when the server cannot be reached."""
     data = None if body is None else json.dumps(body).encode("utf-8")
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - the local Airflow's URL

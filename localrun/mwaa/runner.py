@@ -29,7 +29,7 @@ from ..emulator import LOCAL_ENV, ROOT
 from ..orders import InputError
 from ..template import REGION, find_template
 from . import airflow as af
-from .platform import _http
+from .platform import http_json
 
 READY_TIMEOUT = 180.0
 # Airflow's processes get this long to stop on SIGTERM, then the endpoint (which saves the buckets) the rest.
@@ -343,16 +343,21 @@ class MwaaRun:
     def _airflow_ready(self, dag_id: str) -> Any:
         def ready() -> bool:
             try:
-                status, health = _http("GET", f"{self.airflow_url}/api/v2/monitor/health", None, {})
+                status, health = http_json("GET", f"{self.airflow_url}/api/v2/monitor/health", None, {})
             except OSError:
                 return False
             if status != 200 or any(part.get("status") != "healthy" for part in health.values()):
                 return False
-            status, errors = self._api("GET", "/api/v2/importErrors")
-            if status == 200 and errors.get("import_errors"):
-                first = errors["import_errors"][0]
-                raise StartError(f"the DAG folder does not import: {first.get('filename')}: {first.get('stack_trace')}")
-            status, _ = self._api("GET", f"/api/v2/dags/{dag_id}")
+            try:
+                status, errors = self._api("GET", "/api/v2/importErrors")
+                if status == 200 and errors.get("import_errors"):
+                    first = errors["import_errors"][0]
+                    raise StartError(
+                        f"the DAG folder does not import: {first.get('filename')}: {first.get('stack_trace')}"
+                    )
+                status, _ = self._api("GET", f"/api/v2/dags/{dag_id}")
+            except OSError:
+                return False
             return status == 200
 
         return ready
@@ -360,11 +365,11 @@ class MwaaRun:
     def _api(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         if self._token is None:
             credentials = {"username": af.USERNAME, "password": af.password(self.home)}
-            status, answer = _http("POST", f"{self.airflow_url}/auth/token", credentials, {})
+            status, answer = http_json("POST", f"{self.airflow_url}/auth/token", credentials, {})
             if status >= 300:
                 raise StartError(f"POST /auth/token answered {status}: {answer}")
             self._token = answer["access_token"]
-        return _http(method, f"{self.airflow_url}{path}", body, {"Authorization": f"Bearer {self._token}"})
+        return http_json(method, f"{self.airflow_url}{path}", body, {"Authorization": f"Bearer {self._token}"})
 
 
 def run_mwaa(options: MwaaOptions, stdout: TextIO = sys.stdout, stderr: TextIO = sys.stderr) -> int:
