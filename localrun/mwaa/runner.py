@@ -169,9 +169,9 @@ class MwaaRun:
             signum: signal.signal(signum, lambda *_: self.stop.set()) for signum in (signal.SIGINT, signal.SIGTERM)
         }
         try:
-            endpoints = self._start(stack, version)
-            if endpoints is None:
-                return 1 if not self.stop.is_set() else 0
+            endpoints = self._start(stack, environment["Properties"].get("Name", stack), version)
+            if endpoints is None:  # SIGINT or SIGTERM while starting
+                return 0
             self.say(f"Airflow {version} at {self.airflow_url} (user {endpoints['username']}), AWS at {self.aws_url}")
             print("ready: " + json.dumps(endpoints), file=self.stdout, flush=True)
             return self._watch()
@@ -183,7 +183,7 @@ class MwaaRun:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
-    def _start(self, stack: str, version: str) -> dict[str, Any] | None:
+    def _start(self, stack: str, environment_name: str, version: str) -> dict[str, Any] | None:
         deadline = time.monotonic() + self.options.ready_timeout
         password = af.password(self.home)
         af.write_policies(self.home, self.options.keep_retries)
@@ -207,7 +207,9 @@ class MwaaRun:
             ],
             server_env,
         )  # fmt: skip
-        migrate_env = af.base_environment(self.home, self.options.airflow_port, log_ports, self.aws_url, {}, stack)
+        migrate_env = af.base_environment(
+            self.home, self.options.airflow_port, log_ports, self.aws_url, {}, environment_name
+        )
         self.supervisor.start("db-migrate", [sys.executable, "-m", "airflow", "db", "migrate"], migrate_env)
         aws = self._wait(deadline, "the emulated AWS", lambda: ready_file.exists(), ["aws"])
         if not aws:
@@ -234,7 +236,9 @@ class MwaaRun:
         if not self._wait(deadline, "Airflow", self._airflow_ready(platform["dag_id"]), list(af.COMPONENTS)):
             return None
         if not self.options.paused:
-            self._api("PATCH", f"/api/v2/dags/{platform['dag_id']}", {"is_paused": False})
+            status, answer = self._api("PATCH", f"/api/v2/dags/{platform['dag_id']}", {"is_paused": False})
+            if status != 200:
+                raise StartError(f"could not unpause {platform['dag_id']}: {status} {answer}")
         endpoints = {
             "airflow_url": self.airflow_url,
             "aws_endpoint_url": self.aws_url,
