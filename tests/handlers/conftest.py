@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +28,11 @@ class Functions:
 
 
 @pytest.fixture(scope="session")
-def dev_assembly(synth: Callable[[str], Path]) -> Path:
+def dev_assembly(request: pytest.FixtureRequest) -> Path:
     """The dev assembly, synthesized in-process; or, when ORDER_TESTS_ASSEMBLY names one, that assembly: `make
     mutation` runs these tests once per mutant, on the assembly make synthesized, not paying a synth each time."""
     prebuilt = os.environ.get("ORDER_TESTS_ASSEMBLY")
-    return Path(prebuilt) if prebuilt else synth("dev")
+    return Path(prebuilt) if prebuilt else request.getfixturevalue("synth")("dev")
 
 
 @pytest.fixture(scope="module")
