@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from unittest import mock
 
-from ..data_platform import DataPlatform
+from ..data_platform import DataPlatform, JobRun
 from ..emulator import Emulator
 from ..redshift import Warehouse
 from ..template import ACCOUNT, REGION, Template, TemplateError
@@ -118,6 +118,7 @@ class GlueEngine(DataPlatform):
             self.warehouse = Warehouse(self._fetch_prefix, str(warehouse_path))
         self.on_job_end: Any = None
         self._stopping = threading.Event()
+        self._starting = threading.Lock()
 
     def _create_resources(self) -> None:
         """Nothing: the buckets and jobs are the template's (MwaaPlatform creates them)."""
@@ -139,13 +140,13 @@ class GlueEngine(DataPlatform):
 
         def start_job_run(backend: Any, name: str, *args: Any, **kwargs: Any) -> str:
             job = backend.get_job(name)
-            running = [run for run in job.job_runs if getattr(run, "local_state", None) == "RUNNING"]
-            if len(running) >= int((job.execution_property or {}).get("MaxConcurrentRuns", 1)):
-                raise ConcurrentRunsExceededException(f"Job with name {name} already running")
-            run_id = moto_start(backend, name, *args, **kwargs)
-            fake_run = next(run for run in job.job_runs if run.job_run_id == run_id)
-            fake_run.local_state = "RUNNING"
-            fake_run.local_started = time.monotonic()
+            with engine._starting:  # the endpoint serves requests on many threads
+                running = [run for run in job.job_runs if getattr(run, "local_state", None) == "RUNNING"]
+                if len(running) >= int((job.execution_property or {}).get("MaxConcurrentRuns", 1)):
+                    raise ConcurrentRunsExceededException(f"Job with name {name} already running")
+                run_id = moto_start(backend, name, *args, **kwargs)
+                fake_run = next(run for run in job.job_runs if run.job_run_id == run_id)
+                fake_run.local_state = "RUNNING"
             threading.Thread(target=engine._run_job, args=(job, fake_run), name=f"glue-{name}", daemon=True).start()
             return run_id
 
@@ -165,7 +166,13 @@ class GlueEngine(DataPlatform):
     def _run_job(self, job: Any, fake_run: Any) -> None:
         from moto.core.utils import utcnow
 
-        run = self.run_glue_job(job.name, fake_run.job_run_id, job.command["ScriptLocation"], fake_run.arguments or {})
+        try:
+            run = self.run_glue_job(
+                job.name, fake_run.job_run_id, job.command["ScriptLocation"], fake_run.arguments or {}
+            )
+        except Exception as exc:  # the engine itself failed (e.g. the mirror): the run fails, never hangs RUNNING
+            log.exception("Glue job %s could not run", job.name)
+            run = JobRun(job.name, fake_run.job_run_id, {}, state="FAILED", error=f"{type(exc).__name__}: {exc}")
         fake_run.local_error = run.error
         fake_run.local_seconds = run.seconds
         fake_run.completed_on = utcnow()

@@ -317,3 +317,14 @@ def test_the_buckets_objects_are_saved_and_put_back_but_deployed_files_come_from
     restored = aws.load_objects(tmp_path)
     assert restored == saved
     assert aws.client("s3").get_object(Bucket=curated, Key="reconciliation/x.json")["Body"].read() == b'{"n": 1}'
+
+
+def test_a_glue_run_whose_engine_breaks_fails_instead_of_running_forever(aws, monkeypatch):
+    def broken(*args: Any) -> JobRun:
+        raise OSError("no space left for the bucket mirror")
+
+    monkeypatch.setattr(aws.engine, "run_glue_job", broken)
+    glue, job = aws.client("glue"), "data-platform-dev-extract-transactions"
+    run_id = glue.start_job_run(JobName=job)["JobRunId"]
+    ended = wait(lambda: (r := glue.get_job_run(JobName=job, RunId=run_id)["JobRun"])["JobRunState"] != "RUNNING" and r)
+    assert (ended["JobRunState"], ended["ErrorMessage"]) == ("FAILED", "OSError: no space left for the bucket mirror")
