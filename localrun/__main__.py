@@ -16,6 +16,11 @@ from .template import TemplateError
 def _orders(args: argparse.Namespace) -> int:
     lines = read_orders(args.orders)
     inventory = read_inventory(args.inventory)
+    faults = None
+    if args.faults is not None:
+        from .faults import Faults
+
+        faults = Faults(args.faults, seed=args.fault_seed)
     run = run_orders(
         lines,
         inventory,
@@ -24,6 +29,7 @@ def _orders(args: argparse.Namespace) -> int:
         approvals=args.approvals,
         concurrency=args.concurrency,
         iam=not args.no_iam,
+        faults=faults,
     )
     text = "".join(json.dumps(result) + "\n" for result in run.results)
     if args.out:
@@ -34,7 +40,23 @@ def _orders(args: argparse.Namespace) -> int:
         args.state_out.write_text(json.dumps(run.state, indent=2) + "\n")
     if args.summary:
         print(run.summary())
+    if run.violations is not None:
+        # on stderr: stdout may be the RESULTS stream
+        for violation in run.violations or ["ok"]:
+            print(f"invariants: {violation}", file=sys.stderr)
+        if run.violations:
+            return 3
     return 0
+
+
+def _fault_rate(text: str) -> float:
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= rate < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
+    return rate
 
 
 def _etl(args: argparse.Namespace) -> int:
@@ -93,6 +115,16 @@ def main(argv: list[str] | None = None) -> int:
         help="do not authorize the stack's requests against its IAM, resource and key policies (default: enforced)",
     )
     orders.add_argument("--stack", help="stack name, when the assembly holds several order stacks")
+    orders.add_argument(
+        "--faults",
+        metavar="RATE",
+        type=_fault_rate,
+        help="inject the faults AWS produces, each with probability RATE (0 <= RATE < 1) per opportunity; results"
+        " count them, and the run checks its invariants (exit 3 when one is broken)",
+    )
+    orders.add_argument(
+        "--fault-seed", metavar="N", type=int, default=0, help="the faults' seed: same seed, same faults (default 0)"
+    )
     orders.set_defaults(handler=_orders)
     etl = commands.add_parser("etl", help="run one business date through the financial ETL DAG (dag.test())")
     etl.add_argument("--date", required=True, help="business date, YYYY-MM-DD (UTC)")

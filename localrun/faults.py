@@ -225,7 +225,7 @@ class Faults:
         with contextlib.ExitStack() as stack:
             for patcher in self._patches():
                 stack.enter_context(patcher)
-            for name, function in aws.functions.items():
+            for function in aws.functions.values():
                 if function.entry is not None:
                     function.entry = self._faulty_entry(function, function.entry)
             try:
@@ -237,15 +237,12 @@ class Faults:
     def _patches(self) -> list[Any]:
         import botocore.endpoint
         from botocore.client import BaseClient
+        from moto.stepfunctions.parser import models as sfn_models
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
             StateTaskService,
         )
         from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
-        from moto.stepfunctions.parser.asl.eval.callback.callback import (
-            CallbackConsumerTimeout,
-            CallbackNotifyConsumerError,
-            CallbackPoolManager,
-        )
+        from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackPoolManager
 
         faults = self
         original_call = BaseClient._make_api_call
@@ -278,13 +275,15 @@ class Faults:
 
             return eval_execution
 
+        task_errors = _task_token_errors()
+
         def notify(manager: Any, callback_id: str, outcome: Any) -> bool:
             # moto takes a second answer to a task token; Step Functions refuses it: "The task token has either
             # expired or the task associated with the token has already been closed" (TaskTimedOut).
             # https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskSuccess.html
             endpoint = manager.get(callback_id)
             if endpoint is not None and endpoint.get_outcome() is not None:
-                raise CallbackNotifyConsumerError(callback_consumer_error=CallbackConsumerTimeout())
+                raise task_errors["TaskTimedOut"]()
             return original_notify(manager, callback_id, outcome)
 
         class RecordedTime:
@@ -304,6 +303,8 @@ class Faults:
             mock.patch.object(StateTaskLambda, "_eval_execution", scoped(StateTaskLambda._eval_execution)),
             mock.patch.object(StateTaskService, "_eval_execution", scoped(StateTaskService._eval_execution)),
             mock.patch.object(CallbackPoolManager, "notify", notify),
+            # moto 5.2.5 raises these without the message their constructor requires (a TypeError instead)
+            *(mock.patch.object(sfn_models, name, error) for name, error in task_errors.items()),
         ]
 
     # ---- requests --------------------------------------------------------------------------------------------
@@ -321,9 +322,9 @@ class Faults:
         if scope.workflow:
             # the state machine's own requests: a Lambda task's Invoke, the SNS integration's Publish
             if service == "lambda" and operation == "Invoke":
-                self._maybe_fail_invoke(client, scope, scope.key + ("invoke",), params)
+                self._maybe_fail_invoke(client, scope, (*scope.key, "invoke"), params)
             elif service == "sns" and operation == "Publish":
-                key = scope.key + ("publish",)
+                key = (*scope.key, "publish")
                 if self.hit(key):
                     code, status, message = self._pick(SNS_PUBLISH_ERRORS, key)
                     self._record(scope, "sns-publish", f"the state machine's Publish: {code}")
@@ -332,12 +333,12 @@ class Faults:
         # the runner, as the intake's event source mapping and as the approval API's caller
         if service == "lambda" and operation == "Invoke":
             name = str(params.get("FunctionName", "")).rsplit(":", 1)[-1]
-            key = scope.key + ("invoke", name, self._next(scope.key, "invoke", name))
+            key = (*scope.key, "invoke", name, self._next(scope.key, "invoke", name))
             self._maybe_fail_invoke(client, scope, key, params)
-            if name == parts.approval_function and self.hit(key + ("duplicate",)):
+            if name == parts.approval_function and self.hit((*key, "duplicate")):
                 return self._twice(original, client, operation, params, scope)
         elif service == "sqs" and operation == "DeleteMessage" and params.get("QueueUrl") == parts.intake_url:
-            key = scope.key + ("delete", self._next(scope.key, "delete"))
+            key = (*scope.key, "delete", self._next(scope.key, "delete"))
             if self.hit(key):
                 self._record(scope, "sqs-duplicate", "the intake message is delivered again after it was handled")
                 original(
@@ -373,7 +374,7 @@ class Faults:
     ) -> Any:
         index = invocation.requests
         invocation.requests += 1
-        self._local.request = _Request(invocation.key + ("request", index), service, operation, params)
+        self._local.request = _Request((*invocation.key, "request", index), service, operation, params)
         try:
             response = original(client, operation, params)
         finally:
@@ -396,7 +397,7 @@ class Faults:
 
     def _http_fault(self, pending: _Request, attempt: int) -> tuple[str, int, str, dict[str, Any]] | None:
         """(code, status, message, extra body fields) of a failed HTTP attempt of a handler's request, or None."""
-        key = pending.key + ("http", attempt)
+        key = (*pending.key, "http", attempt)
         scope = self._local.scope or _Scope(("?",))
         if pending.service == "dynamodb":
             if not self.hit(key):
@@ -411,11 +412,15 @@ class Faults:
             if pending.operation == "TransactWriteItems":
                 conflicted = self._pick(conflicting, key, "item")
                 reasons = [
-                    {"Code": "TransactionConflict", "Message": DYNAMODB_CONFLICT[2]} if i == conflicted else {"Code": "None"}
+                    {"Code": "TransactionConflict", "Message": DYNAMODB_CONFLICT[2]}
+                    if i == conflicted
+                    else {"Code": "None"}
                     for i in range(len(pending.params.get("TransactItems", [])))
                 ]
                 codes = ", ".join(r["Code"] for r in reasons)
-                self._record(scope, "dynamodb-conflict", f"TransactWriteItems: TransactionConflict on item {conflicted}")
+                self._record(
+                    scope, "dynamodb-conflict", f"TransactWriteItems: TransactionConflict on item {conflicted}"
+                )
                 return (
                     "TransactionCanceledException",
                     400,
@@ -452,10 +457,10 @@ class Faults:
             scope = getattr(faults._local, "scope", None)
             if scope is None:
                 return entry(event, context)
-            key = scope.key + ("invocation", function.name, faults._next(scope.key, "invocation", function.name))
+            key = (*scope.key, "invocation", function.name, faults._next(scope.key, "invocation", function.name))
             kill_after = None
-            if faults.hit(key + ("timeout",)):
-                kill_after = 1 + int(faults.chance(key + ("timeout-point",)) * KILL_POINTS)
+            if faults.hit((*key, "timeout")):
+                kill_after = 1 + int(faults.chance((*key, "timeout-point")) * KILL_POINTS)
             invocation = _Invocation(key, function.name, kill_after)
             previous = getattr(faults._local, "invocation", None)
             faults._local.invocation = invocation
@@ -498,13 +503,35 @@ class Faults:
                         Key={IDEMPOTENCY_KEY: {"S": key}},
                         UpdateExpression="SET #expiry = :past",
                         ConditionExpression="#status = :in_progress",
-                        ExpressionAttributeNames={"#expiry": IDEMPOTENCY_IN_PROGRESS_EXPIRY, "#status": IDEMPOTENCY_STATUS},
+                        ExpressionAttributeNames={
+                            "#expiry": IDEMPOTENCY_IN_PROGRESS_EXPIRY,
+                            "#status": IDEMPOTENCY_STATUS,
+                        },
                         ExpressionAttributeValues={":past": {"N": past}, ":in_progress": {"S": "INPROGRESS"}},
                     )
 
         worker = threading.Thread(target=expire, name="fault-expiry")
         worker.start()
         worker.join()
+
+
+def _task_token_errors() -> dict[str, type]:
+    """SendTaskSuccess/SendTaskFailure's errors for a token no task waits on, with the message AWS gives them."""
+    from moto.stepfunctions.parser import api
+
+    messages = {
+        "TaskTimedOut": "Task Timed Out: 'Provided task does not exist anymore'",
+        "TaskDoesNotExist": "Task does not exist anymore",
+        "InvalidToken": "Invalid Token: 'Invalid token'",
+    }
+
+    def error(name: str, message: str) -> type:
+        def __init__(self: Any, message: str = message) -> None:
+            getattr(api, name).__init__(self, message, name)
+
+        return type(name, (getattr(api, name),), {"__init__": __init__})
+
+    return {name: error(name, message) for name, message in messages.items()}
 
 
 def _client_error(client: Any, operation: str, code: str, status: int, message: str) -> ClientError:
@@ -652,9 +679,7 @@ def _payment_violations(orders: dict[str, dict[str, Any]], payments: list[dict[s
         if len(captured) != 1:
             violations.append(f"order {order_id} is COMPLETED with {len(captured)} CAPTURED payments")
         elif Decimal(captured[0]["amount"]) != Decimal(str(stored.get("total"))):
-            violations.append(
-                f"order {order_id}: captured {captured[0]['amount']}, its total is {stored.get('total')}"
-            )
+            violations.append(f"order {order_id}: captured {captured[0]['amount']}, its total is {stored.get('total')}")
     for order_id, held in sorted(by_order.items()):
         for payment in held:
             status = payment["status"]

@@ -7,6 +7,7 @@ requests through the approval API like a human approver, and reads the outcome f
 from __future__ import annotations
 
 import codecs
+import contextlib
 import datetime as dt
 import importlib
 import json
@@ -19,16 +20,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from .emulator import Emulator
 from .template import Template, TemplateError, find_template
 
+if TYPE_CHECKING:
+    from .faults import Faults
+
 SAMPLES = Path(__file__).resolve().parent / "samples"
 APPROVAL_MODES = ("approve", "reject", "timeout")
 LOCAL_APPROVAL_TIMEOUT_SECONDS = "1"
+# Answers the approver sends before it gives up on one approval request the API keeps failing (5xx)
+APPROVER_ATTEMPTS = 10
 EXECUTION_DEADLINE_SECONDS = 120
 _APPROVAL_PATH = re.compile(r"/approvals/([^/]+)/(approve|reject)$")
 
@@ -176,6 +182,9 @@ class OrdersRun:
     latencies: dict[int, float] = field(default_factory=dict)
     # seconds from the first message's send to the last execution's end (the emulator's set-up excluded)
     processing_seconds: float = 0.0
+    # with --faults: every fault injected (localrun/faults.py) and the invariants the run broke ([] = all kept)
+    faults: list[Any] = field(default_factory=list)
+    violations: list[str] | None = None
 
     def summary(self) -> str:
         counts = Counter(r["status"] for r in self.results)
@@ -262,6 +271,11 @@ class OrdersRunner:
         self.intake_errors: list[str] = []
         # lines whose execution ended in a Fail state of the workflow (its own, reported, failure)
         self._fail_states: set[int] = set()
+        # injected faults (localrun/faults.py), if any: the runner names the line or order its requests are for
+        self.faults: Faults | None = None
+
+    def _fault_scope(self, **scope: Any) -> contextlib.AbstractContextManager[None]:
+        return self.faults.scope(**scope) if self.faults is not None else contextlib.nullcontext()
 
     # ---- setup ---------------------------------------------------------------------------------------
 
@@ -314,11 +328,16 @@ class OrdersRunner:
                 return
             if not messages:
                 return
-            response = self.lam.invoke(
-                FunctionName=self.stack.intake_function,
-                Payload=json.dumps({"Records": [self._record(m) for m in messages]}),
-            )
-            result = json.loads(response["Payload"].read() or b"null")
+            try:
+                response = self.lam.invoke(
+                    FunctionName=self.stack.intake_function,
+                    Payload=json.dumps({"Records": [self._record(m) for m in messages]}),
+                )
+            except ClientError as exc:
+                # Lambda could not run the function (e.g. throttled): the batch goes back to the queue
+                self.intake_errors.append(f"Invoke {self.stack.intake_function}: {_client_error(exc)}")
+                response = {"FunctionError": "Unhandled", "Payload": None}
+            result = json.loads(response["Payload"].read() or b"null") if response["Payload"] else None
             if response.get("FunctionError"):
                 failed = {m["MessageId"] for m in messages}
             else:
@@ -383,10 +402,28 @@ class OrdersRunner:
                     "body": json.dumps({"comment": f"local run: {chosen}"}),
                     "isBase64Encoded": False,
                 }
+                with self._fault_scope(order=request["orderId"]):
+                    self._answer(event)
+
+    def _answer(self, event: dict[str, Any]) -> None:
+        """One decision, sent like a person at a browser: again while the API fails (5xx: Lambda could not run the
+        function, or it failed), done on 200, and on 410 (the request was answered already, e.g. by the first try
+        whose answer was lost, or expired); anything else stops the run."""
+        answer: Any = None
+        for _ in range(APPROVER_ATTEMPTS):
+            try:
                 response = self.lam.invoke(FunctionName=self.stack.approval_function, Payload=json.dumps(event))
-                answer = json.loads(response["Payload"].read())
-                if response.get("FunctionError") or answer.get("statusCode") != 200:
-                    self.approver_errors.append(f"approval API answered {answer}")
+            except ClientError as exc:
+                answer = f"Invoke failed: {_client_error(exc)}"
+                continue
+            answer = json.loads(response["Payload"].read())
+            status = answer.get("statusCode") if isinstance(answer, dict) else None
+            if response.get("FunctionError") or (isinstance(status, int) and status >= 500):
+                continue
+            if status not in (200, 410):
+                break
+            return
+        self.approver_errors.append(f"approval API answered {answer}")
 
     # ---- executions -----------------------------------------------------------------------------------
 
@@ -471,21 +508,23 @@ class OrdersRunner:
         self.sent[number] = sent_at
         denials = self.aws.authorizer.denials if self.aws.authorizer is not None else []
         denied_before, errors_before = len(denials), len(self.intake_errors)
-        self.pump_intake()
+        with self._fault_scope(line=number):
+            self.pump_intake()
         # what the intake's role was refused meanwhile (the intake logs it; the runner reports it)
         refused = [d.message for d in denials[denied_before:] if d.function == self.stack.intake_function]
         refused += self.intake_errors[errors_before:]
-        if self._queue_depth(self.stack.dlq_url) > dead_before:
-            entry["status"] = "DEAD_LETTERED"
-            entry["reason"] = unkeyable or "the intake failed it until SQS moved it to the DLQ" + (
-                f": {refused[-1]}" if refused else ""
-            )
-        elif arn and not existed and self._status(arn) is not None:
+        if arn and not existed and self._status(arn) is not None:
+            # the intake started it (even if a redelivery of its message then reached the DLQ): the order's outcome
             entry["arn"] = arn
             owners[arn] = number
             running.add(arn)
             overlapping = sum(1 for other in running if self._status(other) == "RUNNING")
             self.peak_concurrency = max(self.peak_concurrency, overlapping)
+        elif self._queue_depth(self.stack.dlq_url) > dead_before:
+            entry["status"] = "DEAD_LETTERED"
+            entry["reason"] = unkeyable or "the intake failed it until SQS moved it to the DLQ" + (
+                f": {refused[-1]}" if refused else ""
+            )
         elif arn and existed:
             entry["status"] = "DUPLICATE"
             entry["reason"] = f"order {entry['orderId']} was already received (line {owners.get(arn, '?')})"
@@ -602,6 +641,28 @@ class OrdersRunner:
         return OrdersRun(results=results, state=state)
 
 
+def faults_module() -> Any:
+    from . import faults
+
+    return faults
+
+
+def _attached(faults: Faults | None, runner: OrdersRunner) -> contextlib.AbstractContextManager[Any]:
+    """The faults installed for the run (the stack's parts they need, named from its template)."""
+    if faults is None:
+        return contextlib.nullcontext()
+    env = {k: v for f in runner.aws.functions.values() for k, v in f.environment.items()}
+    runner.faults = faults
+    parts = faults_module().StackParts(
+        intake_function=runner.stack.intake_function,
+        intake_url=runner.stack.intake_url,
+        approval_function=runner.stack.approval_function,
+        idempotency_table=env["IDEMPOTENCY_TABLE_NAME"],
+        transactional_tables=frozenset({runner.stack.orders_table, runner.stack.inventory_table}),
+    )
+    return faults.attached(runner.aws, parts)
+
+
 def run_orders(
     lines: Sequence[str | bytes],
     inventory: dict[str, dict[str, int]],
@@ -611,12 +672,15 @@ def run_orders(
     approvals: str | None = None,
     concurrency: int = 1,
     iam: bool = True,
+    faults: Faults | None = None,
 ) -> OrdersRun:
     """Runs the messages through the synthesized stack found in `assembly` and returns results and state.
     `lines[N-1]` is line N of the input: a message body (str), a line that is not UTF-8 (bytes), or a blank line
     (skipped, but counted in the results' line numbers). `approvals` answers every high-value order the same way; None follows each message's `localApproval`
     hint (an extra field the product ignores), defaulting to approve. `iam` authorizes every request of the stack's
-    functions, state machine and event source mapping against the template's policies (localrun/iam.py)."""
+    functions, state machine and event source mapping against the template's policies (localrun/iam.py). `faults`
+    injects faults (localrun/faults.py): each result then counts the faults that touched it, and `violations` lists
+    the invariants the run broke."""
     if approvals is not None and approvals not in APPROVAL_MODES:
         raise InputError(f"--approvals must be one of {', '.join(APPROVAL_MODES)}")
     decisions = approval_decisions(lines, approvals)
@@ -628,8 +692,15 @@ def run_orders(
         runner = OrdersRunner(aws, decisions, concurrency)
         runner.seed_inventory(inventory)
         customer_queue = runner.subscribe(runner.stack.customer_topic, "local-customer-notifications")
-        entries, executions = runner.run(lines)
+        with _attached(faults, runner):
+            entries, executions = runner.run(lines)
         run = runner.collect(entries, executions, customer_queue)
+        if faults is not None:
+            counts = faults.counts_by_line({e["name"]: e["line"] for e in executions})
+            for result in run.results:
+                result["faults"] = counts.get(result["line"], 0)
+            run.faults = list(faults.records)
+            run.violations = faults_module().check_invariants(lines, inventory, run.results, run.state)
         if runner.approver_errors:
             raise ApproverError("approver failed: " + "; ".join(runner.approver_errors))
         run.invocations = Counter(i.function for i in aws.invocations)
