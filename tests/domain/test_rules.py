@@ -49,8 +49,11 @@ def test_prices_as_json_numbers_are_exact():
 
 
 def test_unknown_fields_are_ignored():
+    # given a message with fields the product does not know
     order = parse_order(message(giftWrap=True, note="hi"), THRESHOLD, 60)
-    assert order.orderId == "o-1"
+    # then it is the same order as without them, and they are carried nowhere
+    assert order == parse_order(message(), THRESHOLD, 60)
+    assert "giftWrap" not in order.model_dump_json()
 
 
 @pytest.mark.parametrize(
@@ -161,8 +164,12 @@ def test_short_line_names_only_the_short_sku():
 def test_duplicate_sku_lines_are_reserved_together():
     from order_domain.rules import demand_by_sku
 
+    # given two lines of one SKU, and a warehouse that holds their sum, another that holds only the first line
     lines = [OrderLine(sku="A", quantity=2, unitPrice=Decimal(1)), OrderLine(sku="A", quantity=3, unitPrice=Decimal(1))]
-    assert demand_by_sku(lines) == {"A": 5}
+    # when the reservation is planned
+    allocations = allocate(demand_by_sku(lines), stock({"A": 2}, {"A": 5}))
+    # then one allocation takes all 5 units from the warehouse that holds them all
+    assert [(a.sku, a.warehouse, a.quantity) for a in allocations] == [("A", "warehouse-2", 5)]
 
 
 def test_task_tokens_survive_a_url_round_trip():
@@ -261,4 +268,8 @@ def test_each_caught_error_maps_to_one_terminal_status(error, status):
 def test_reason_is_the_lambda_error_message():
     cause = json.dumps({"errorMessage": "items[0].quantity: too small", "errorType": "OrderValidationError"})
     assert reason_for_error("OrderValidationError", cause) == "items[0].quantity: too small"
-    assert reason_for_error("PaymentProviderUnavailable", cause).startswith("PaymentProviderUnavailable: ")
+    # a technical failure keeps the error's name in front of its message
+    assert (
+        reason_for_error("PaymentProviderUnavailable", cause)
+        == "PaymentProviderUnavailable: items[0].quantity: too small"
+    )

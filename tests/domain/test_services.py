@@ -40,9 +40,19 @@ def test_visa_is_authorized_for_the_exact_amount(provider):
     assert authorization.amount == Decimal("10.00")
 
 
-def test_decline_is_final_and_recorded(provider, ledger):
-    with pytest.raises(PaymentDeclined):
+def test_a_declined_card_raises_the_decline_and_is_recorded_without_an_authorization(provider, ledger):
+    # when the provider declines the card
+    with pytest.raises(PaymentDeclined, match=r"^card declined \(tok_decline\)$"):
         authorize(provider, "tok_decline")
+    # then the payment is recorded as declined, after one attempt, and holds no authorization
+    assert ledger.items["o-1"]["status"] == PaymentStatus.DECLINED
+    assert ledger.items["o-1"]["attempts"] == 1
+    assert "authorizationId" not in ledger.items["o-1"]
+
+
+def test_an_unknown_token_is_declined_naming_it(provider, ledger):
+    with pytest.raises(PaymentDeclined, match=r"^payment token not recognised \(tok_unknown\)$"):
+        authorize(provider, "tok_unknown")
     assert ledger.items["o-1"]["status"] == PaymentStatus.DECLINED
 
 
@@ -59,9 +69,11 @@ def test_error_token_always_fails_transiently(provider):
             authorize(provider, "tok_error")
 
 
-def test_authorizing_twice_returns_the_first_authorization(provider):
+def test_authorizing_twice_returns_the_first_authorization(provider, ledger):
     first = authorize(provider, "tok_visa")
-    assert authorize(provider, "tok_visa").authorizationId == first.authorizationId
+    # the second call is answered from the ledger: the same authorization, no second attempt at the provider
+    assert authorize(provider, "tok_visa") == first
+    assert ledger.items["o-1"]["attempts"] == 1
 
 
 def test_void_after_capture_refunds_and_capture_after_void_fails(provider):
@@ -99,7 +111,12 @@ def test_reservation_replans_when_a_concurrent_order_took_the_stock():
     seen = inventory.available_everywhere(["A"])
     inventory.steal = {("A", "warehouse-1"): 2}  # between the check and the reservation
     reservation = services.reserve_inventory("o-1", items, seen, inventory, NOW)
-    assert sum(a.quantity for a in reservation.allocations) == 3
+    # the plan from the stale view (3 from warehouse-1) was refused; the re-plan splits what is left
+    assert sorted((a.warehouse, a.quantity) for a in reservation.allocations) == [
+        ("warehouse-1", 1),
+        ("warehouse-2", 2),
+    ]
+    assert inventory.reserve_calls == 2
     assert inventory.stock == {("A", "warehouse-1"): 0, ("A", "warehouse-2"): 0}
 
 
@@ -121,8 +138,18 @@ def test_reservation_reports_contention_when_stock_keeps_changing(monkeypatch):
         services.reserve_inventory("o-1", items, inventory.available_everywhere(["A"]), inventory, NOW)
 
 
-def test_compensation_releases_exactly_what_was_reserved_and_voids_once(provider, ledger):
+def test_compensation_releases_exactly_what_was_reserved_and_voids_once(provider, ledger, monkeypatch):
     orders, inventory = setup_reservation({"A": {"warehouse-1": 4, "warehouse-2": 3}})
+    moves = []
+    transition = ledger.transition
+
+    def recorded(order_id, source, target, now):
+        moved = transition(order_id, source, target, now)
+        if moved:
+            moves.append((order_id, source, target))
+        return moved
+
+    monkeypatch.setattr(ledger, "transition", recorded)
     items = [OrderLine(sku="A", quantity=6, unitPrice=Decimal(1))]
     services.reserve_inventory("o-1", items, inventory.available_everywhere(["A"]), inventory, NOW)
     authorize(provider, "tok_visa")
@@ -135,6 +162,7 @@ def test_compensation_releases_exactly_what_was_reserved_and_voids_once(provider
     assert again.status == OrderStatus.APPROVAL_TIMEOUT
     assert inventory.stock == {("A", "warehouse-1"): 4, ("A", "warehouse-2"): 3}
     assert ledger.items["o-1"]["status"] == PaymentStatus.VOIDED
+    assert moves == [("o-1", PaymentStatus.AUTHORIZED, PaymentStatus.VOIDED)]
     assert orders.items["o-1"]["history"].count(OrderStatus.APPROVAL_TIMEOUT) == 1
 
 
@@ -144,7 +172,12 @@ def test_a_terminal_status_is_never_overwritten(provider):
     first = {"orderId": "o-9", "error": {"Error": "OrderValidationError", "Cause": "bad"}}
     second = {"orderId": "o-9", "error": {"Error": "States.Runtime", "Cause": "late"}}
     services.compensate_order(first, provider, inventory, orders, NOW)
-    assert services.compensate_order(second, provider, inventory, orders, NOW).status == OrderStatus.REJECTED
+    # when a later compensation of the same order ends it another way
+    reported = services.compensate_order(second, provider, inventory, orders, NOW)
+    # then the first terminal status and its reason stand, in the table and in what is reported
+    assert (reported.status, reported.reason) == (OrderStatus.REJECTED, "bad")
+    assert (orders.items["o-9"]["status"], orders.items["o-9"]["reason"]) == (OrderStatus.REJECTED, "bad")
+    assert orders.items["o-9"]["history"] == [OrderStatus.REJECTED]
 
 
 def test_approval_links_carry_a_url_safe_token_and_the_answer_resumes_the_task():
