@@ -32,8 +32,8 @@ class Tables:
     def stock_adapter(self, orders_table: Any = None) -> DynamoDBInventory:
         return DynamoDBInventory(self.inventory, orders_table or self.orders)
 
-    def provider(self) -> SimulatedPaymentProvider:
-        return SimulatedPaymentProvider(DynamoDBPaymentLedger(self.payments), clock=lambda: NOW)
+    def provider(self, now: str = NOW) -> SimulatedPaymentProvider:
+        return SimulatedPaymentProvider(DynamoDBPaymentLedger(self.payments), clock=lambda: now)
 
     def seed(self, stock: dict[str, int]) -> str:
         """A fresh SKU holding `stock` per warehouse; returns its name."""
@@ -196,11 +196,13 @@ def test_compensation_run_twice_releases_and_voids_once_and_records_one_status(t
     orders = DynamoDBOrders(tables.orders)
     # when CompensateOrder runs, and runs again (Step Functions retried it)
     first = services.compensate_order(state, provider, stock, orders, NOW)
-    again = services.compensate_order(state, tables.provider(), tables.stock_adapter(), orders, LATER)
-    # then the stock is back once, the authorization voided once, one terminal status recorded
+    again = services.compensate_order(state, tables.provider(LATER), tables.stock_adapter(), orders, LATER)
+    # then the stock is back once, the authorization voided once (by the first run: the retry wrote nothing to the
+    # payment), one terminal status recorded
     assert first.status == again.status == OrderStatus.APPROVAL_TIMEOUT
     assert tables.stock(sku) == {W1: 4, W2: 3}
-    assert tables.payments.get_item(Key={"orderId": order_id})["Item"]["status"] == PaymentStatus.VOIDED
+    payment = tables.payments.get_item(Key={"orderId": order_id})["Item"]
+    assert (payment["status"], payment["updatedAt"]) == (PaymentStatus.VOIDED, NOW)
     stored = tables.order(order_id)
     assert stored["status"] == OrderStatus.APPROVAL_TIMEOUT
     assert [h["status"] for h in stored["history"]].count(OrderStatus.APPROVAL_TIMEOUT) == 1
