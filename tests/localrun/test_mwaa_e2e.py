@@ -5,7 +5,7 @@ failed task cleared with its downstream through the REST API, and the run ends a
 restart keeps the history; stopping leaves no process behind.
 
 A real browser (headless Chromium through chromedriver) logs in and sees the resumed run in the grid; it is
-skipped where Debian's `chromium` and `chromium-driver` are not installed. Slow (about four minutes on two
+skipped where Debian's `chromium` and `chromium-driver` are not installed. Slow (two to three minutes on two
 cores): marked `slow`, and part of `make test`."""
 
 from __future__ import annotations
