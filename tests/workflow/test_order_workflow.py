@@ -87,11 +87,18 @@ def test_invalid_order_is_rejected_with_the_field_in_the_reason(sample_run):
 
 
 def test_duplicate_order_is_charged_and_reserved_once(sample_run):
+    # given o-1001 (2 x SKU-1 at 19.99) sent again on line 12
     duplicate = sample_run.results[11]
     assert duplicate["status"] == "DUPLICATE"
     assert duplicate["orderId"] == "o-1001"
     assert [e["name"] for e in sample_run.state["executions"]].count("o-1001") == 1
-    assert [p["orderId"] for p in sample_run.state["payments"]].count("o-1001") == 1
+    # then it is charged once: one capture, of one order's total
+    assert payment_of(sample_run, "o-1001") == {"orderId": "o-1001", "status": "CAPTURED", "amount": "39.98"}
+    # and reserved once: one reservation of its 2 units, reached once in its history
+    stored = stored_order(sample_run, "o-1001")
+    assert [(a["sku"], a["quantity"]) for a in stored["reservation"]] == [("SKU-1", 2)]
+    assert [h["status"] for h in stored["history"]].count("RESERVED") == 1
+    assert [n["status"] for n in sample_run.state["notifications"] if n["orderId"] == "o-1001"] == ["COMPLETED"]
 
 
 def test_message_that_cannot_be_keyed_ends_in_the_dlq(sample_run):
