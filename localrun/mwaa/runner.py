@@ -33,8 +33,8 @@ from .platform import http_json
 
 READY_TIMEOUT = 180.0
 # Airflow's processes get this long to stop on SIGTERM, then the endpoint (which saves the buckets) the rest.
-AIRFLOW_STOP_SECONDS = 15.0
-ENDPOINT_STOP_SECONDS = 10.0
+AIRFLOW_STOP_SECONDS = 12.0
+ENDPOINT_STOP_SECONDS = 8.0
 LOCAL_CREDENTIALS = {
     "aws_access_key_id": LOCAL_ENV["AWS_ACCESS_KEY_ID"],
     "aws_secret_access_key": LOCAL_ENV["AWS_SECRET_ACCESS_KEY"],
