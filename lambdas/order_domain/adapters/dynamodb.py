@@ -111,7 +111,7 @@ class DynamoDBOrders:
                 raise
         # Already terminal (a retried step): report what was recorded, never a second status.
         current = self.get(outcome.orderId) or {}
-        return outcome.model_copy(update={"status": current["status"], "reason": current.get("reason")})
+        return outcome.model_copy(update={"status": OrderStatus(current["status"]), "reason": current.get("reason")})
 
     def get(self, order_id: str) -> dict[str, Any] | None:
         return self._table.get_item(Key={"orderId": order_id}, ConsistentRead=True).get("Item")
@@ -222,8 +222,12 @@ class DynamoDBInventory:
         try:
             self._client.transact_write_items(TransactItems=writes)
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                return []  # released concurrently by a retried compensation
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if exc.response["Error"]["Code"] == "TransactionCanceledException" and reasons[-1:] == [
+                "ConditionalCheckFailed"
+            ]:
+                return []  # the released stamp was set meanwhile: released concurrently by a retried compensation
+            # e.g. TransactionConflict: nothing was applied, the step is retried
             raise
         return allocations
 
