@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import random
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -72,21 +75,47 @@ def generate_orders(count: int = ORDERS, seed: int = 0) -> list[str]:
     return lines
 
 
+def one_run(assembly: Path, orders: int, rate: float, seed: int) -> dict[str, Any]:
+    """One run of the generated orders with faults (in a worker process: each has its own emulated AWS)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", module="pydantic")
+    started = time.perf_counter()
+    run = run_orders(generate_orders(orders), INVENTORY, assembly=assembly, faults=Faults(rate, seed=seed))
+    return {
+        "rate": rate,
+        "seed": seed,
+        "results": [(r["line"], r["status"]) for r in run.results],
+        "kinds": Counter(f.kind for f in run.faults),
+        "violations": list(run.violations or []),
+        "seconds": time.perf_counter() - started,
+    }
+
+
 def sweep(
-    assembly: Path, *, rates: tuple[float, ...], seeds: int, orders: int, out: Any = sys.stdout
+    assembly: Path, *, rates: tuple[float, ...], seeds: int, orders: int, jobs: int = 1, out: Any = sys.stdout
 ) -> tuple[list[dict[str, Any]], bool]:
-    """Runs the sweep and prints its table; returns one row per rate and whether every check passed."""
+    """Runs the sweep (`jobs` runs at once, each in its own process) and prints its table; returns one row per
+    rate and whether every check passed."""
     lines = generate_orders(orders)
-    baseline = run_orders(lines, INVENTORY, assembly=assembly, faults=Faults(0.0))
-    completed = {r["line"] for r in baseline.results if r["status"] == "COMPLETED"}
-    ok = not baseline.violations
+    tasks = [(assembly, orders, 0.0, 0)] + [
+        (assembly, orders, rate, seed) for rate in rates for seed in range(1, seeds + 1)
+    ]
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            runs = list(pool.map(one_run, *zip(*tasks, strict=True)))
+    else:
+        runs = [one_run(*task) for task in tasks]
+    baseline = runs[0]
+    completed = {line for line, status in baseline["results"] if status == "COMPLETED"}
+    ok = not baseline["violations"]
     print(
         f"{len(lines)} lines; without faults: "
-        + ", ".join(f"{s} {n}" for s, n in sorted(Counter(r["status"] for r in baseline.results).items()))
-        + f"; invariants {'ok' if not baseline.violations else 'BROKEN'}",
+        + ", ".join(f"{s} {n}" for s, n in sorted(Counter(status for _, status in baseline["results"]).items()))
+        + f"; invariants {'ok' if not baseline['violations'] else 'BROKEN'}",
         file=out,
     )
-    for violation in baseline.violations or []:
+    for violation in baseline["violations"]:
         print(f"  rate 0: {violation}", file=out)
     rows = []
     for rate in rates:
@@ -94,14 +123,14 @@ def sweep(
         kinds: Counter = Counter()
         kept: list[float] = []
         broken: list[str] = []
-        started = time.perf_counter()
-        for seed in range(1, seeds + 1):
-            run = run_orders(lines, INVENTORY, assembly=assembly, faults=Faults(rate, seed=seed))
-            statuses.update(r["status"] for r in run.results)
-            kinds.update(f.kind for f in run.faults)
-            still = sum(1 for r in run.results if r["line"] in completed and r["status"] == "COMPLETED")
+        seconds = 0.0
+        for run in (r for r in runs[1:] if r["rate"] == rate):
+            statuses.update(status for _, status in run["results"])
+            kinds.update(run["kinds"])
+            still = sum(1 for line, status in run["results"] if line in completed and status == "COMPLETED")
             kept.append(still / len(completed) if completed else 1.0)
-            broken += [f"rate {rate} seed {seed}: {v}" for v in run.violations or []]
+            broken += [f"rate {rate} seed {run['seed']}: {v}" for v in run["violations"]]
+            seconds += run["seconds"]
         row = {
             "rate": rate,
             "runs": seeds,
@@ -111,7 +140,7 @@ def sweep(
             "kept_min": min(kept),
             "kept_mean": sum(kept) / len(kept),
             "violations": broken,
-            "seconds_per_run": (time.perf_counter() - started) / seeds,
+            "seconds_per_run": seconds / seeds,
         }
         rows.append(row)
         if broken or (abs(rate - 0.1) < 1e-9 and row["kept_min"] < KEPT_AT_TENTH):
@@ -158,11 +187,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--rates", default=",".join(str(r) for r in RATES), help="comma-separated fault rates (default 0.1,0.2,0.3)"
     )
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="runs at once, one process each (default: CPU count)"
+    )
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     rates = tuple(float(r) for r in args.rates.split(","))
     started = time.perf_counter()
-    rows, ok = sweep(args.cdk_out, rates=rates, seeds=args.seeds, orders=args.orders)
+    rows, ok = sweep(args.cdk_out, rates=rates, seeds=args.seeds, orders=args.orders, jobs=args.jobs)
     print(f"{len(rates) * args.seeds + 1} runs in {time.perf_counter() - started:.0f}s")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")

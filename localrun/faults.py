@@ -159,16 +159,17 @@ class Faults:
 
     # ---- decisions -------------------------------------------------------------------------------------------
 
-    def chance(self, *key: Any) -> float:
-        """A number in [0, 1) fixed by the seed and the opportunity's key."""
+    def chance(self, key: tuple[Any, ...]) -> float:
+        """A number in [0, 1) fixed by the seed and the opportunity's key (its place in the run)."""
         digest = hashlib.sha256(json.dumps([self.seed, *key], default=str).encode("utf-8")).digest()
         return int.from_bytes(digest[:8], "big") / 2**64
 
-    def hit(self, *key: Any) -> bool:
-        return self.rate > 0 and self.chance(*key) < self.rate
+    def hit(self, key: tuple[Any, ...]) -> bool:
+        """Whether the opportunity `key` gets its fault."""
+        return self.rate > 0 and self.chance(key) < self.rate
 
-    def _pick(self, options: Sequence[Any], *key: Any) -> Any:
-        return options[int(self.chance("pick", *key) * len(options))]
+    def _pick(self, options: Sequence[Any], key: tuple[Any, ...]) -> Any:
+        return options[int(self.chance(("pick", *key)) * len(options))]
 
     def _next(self, *key: Any) -> int:
         with self._lock:
@@ -410,7 +411,7 @@ class Faults:
                 self._record(scope, "dynamodb-throttle", f"{pending.operation}: {code}")
                 return code, status, message, {}
             if pending.operation == "TransactWriteItems":
-                conflicted = self._pick(conflicting, key, "item")
+                conflicted = self._pick(conflicting, (*key, "item"))
                 reasons = [
                     {"Code": "TransactionConflict", "Message": DYNAMODB_CONFLICT[2]}
                     if i == conflicted
