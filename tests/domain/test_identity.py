@@ -76,6 +76,10 @@ def test_surrounding_whitespace_and_unicode_spelling_do_not_change_the_identity(
         (42, "must be a string, got a number"),
         (None, "must be a string, got null"),
         (["o-1"], "must be a string, got an array"),
+        (True, "must be a string, got a boolean"),
+        ({"id": "o-1"}, "must be a string, got an object"),
+        (1.5, "must be a string, got a number"),
+        (b"o-1", "must be a string, got bytes"),  # not from JSON: named by its Python type
         ("\ud800", "character 1 is U+D800, an unpaired surrogate, not Unicode text"),
         ("o-1\udc00", "character 4 is U+DC00, an unpaired surrogate"),
         ("o\x00-1", "character 2 is U+0000, a control character"),
