@@ -329,7 +329,7 @@ class Faults:
                 if self.hit(key):
                     code, status, message = self._pick(SNS_PUBLISH_ERRORS, key)
                     self._record(scope, "sns-publish", f"the state machine's Publish: {code}")
-                    raise _client_error(client, operation, code, status, message)
+                    raise _client_error(client, operation, code, status, message, key)
             return original(client, operation, params)
         # the runner, as the intake's event source mapping and as the approval API's caller
         if service == "lambda" and operation == "Invoke":
@@ -355,7 +355,7 @@ class Faults:
             code, status, message = self._pick(LAMBDA_INVOKE_ERRORS, key)
             function = str(params.get("FunctionName", "")).rsplit(":", 1)[-1]
             self._record(scope, "lambda-invoke", f"Invoke {function}: {code}")
-            raise _client_error(client, "Invoke", code, status, message)
+            raise _client_error(client, "Invoke", code, status, message, key)
 
     def _twice(self, original: Any, client: Any, operation: str, params: dict[str, Any], scope: _Scope) -> Any:
         """The decision reaches the approval API twice; the approver sees the first answer."""
@@ -375,7 +375,7 @@ class Faults:
     ) -> Any:
         index = invocation.requests
         invocation.requests += 1
-        self._local.request = _Request((*invocation.key, "request", index), service, operation, params)
+        self._local.request = _Request((*invocation.key, "request", index, operation), service, operation, params)
         try:
             response = original(client, operation, params)
         finally:
@@ -479,9 +479,8 @@ class Faults:
                 "lambda-timeout",
                 f"{function.name} timed out after {min(kill_after, invocation.writes)} of its writes",
             )
-            raise SandboxTimedOut(
-                f"RequestId: {context.aws_request_id} Error: Task timed out after {function.timeout_seconds:.2f} seconds"
-            )
+            # (without the invocation's request id, so the same seed gives the same reasons)
+            raise SandboxTimedOut(f"Task timed out after {function.timeout_seconds:.2f} seconds")
 
         return handler
 
@@ -535,10 +534,17 @@ def _task_token_errors() -> dict[str, type]:
     return {name: error(name, message) for name, message in messages.items()}
 
 
-def _client_error(client: Any, operation: str, code: str, status: int, message: str) -> ClientError:
+def _request_id(key: tuple[Any, ...]) -> str:
+    """A request id fixed by the fault's place: reasons that quote it are the same for the same seed."""
+    return str(uuid.UUID(bytes=hashlib.sha256(json.dumps(key, default=str).encode("utf-8")).digest()[:16], version=4))
+
+
+def _client_error(
+    client: Any, operation: str, code: str, status: int, message: str, key: tuple[Any, ...]
+) -> ClientError:
     response = {
         "Error": {"Code": code, "Message": message, "Type": "Service" if status >= 500 else "User"},
-        "ResponseMetadata": {"RequestId": str(uuid.uuid4()), "HTTPStatusCode": status, "HTTPHeaders": {}},
+        "ResponseMetadata": {"RequestId": _request_id(key), "HTTPStatusCode": status, "HTTPHeaders": {}},
     }
     return client.exceptions.from_code(code)(response, operation)
 
