@@ -194,10 +194,14 @@ class OrdersRun:
             + ", ".join(f"{status} {n}" for status, n in sorted(counts.items())),
             "",
         ]
+        if self.violations is not None:
+            lines[0] += f"; {len(self.faults)} faults injected"
         for r in self.results:
             reason = f"  {r['reason']}" if r["reason"] else ""
+            faults = f" {r['faults']:>3} faults" if "faults" in r else ""
             lines.append(
-                f"{r['line']:>4}  {r['orderId'] or '-':<{width}}  {r['status']:<17} {r['transitions']:>3} transitions{reason}"
+                f"{r['line']:>4}  {r['orderId'] or '-':<{width}}  {r['status']:<17} {r['transitions']:>3} transitions"
+                f"{faults}{reason}"
             )
         return "\n".join(lines)
 
