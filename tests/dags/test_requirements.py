@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import sys
 from importlib.metadata import distribution, packages_distributions, version
@@ -38,10 +39,22 @@ def test_requirements_install_against_the_constraints_shipped_beside_the_dags():
     assert pins(SHIPPED)["apache-airflow-providers-amazon"] == "9.34.0"
 
 
-def test_shipped_constraints_are_mwaa_3_3_1s():
-    if not MWAA.is_dir():
-        pytest.skip(f"{MWAA} (the workspace's copy of MWAA's files) is not beside this clone")
-    assert pins(SHIPPED) == pins(MWAA / "airflow_constraints.txt")
+# SHA-256 of MWAA 3.3.1's airflow_constraints.txt (images/airflow/3.3.1/etc/ in aws/amazon-mwaa-docker-images, and
+# the workspace's copy of MWAA's files): the shipped file must be that file, byte for byte, in every clone.
+MWAA_CONSTRAINTS_SHA256 = "bff32ed535a2a0e876e5d6995f4df3a74787e758b32e8c70c300b148b810866a"
+
+
+def test_shipped_constraints_are_mwaa_3_3_1s_byte_for_byte():
+    assert hashlib.sha256(SHIPPED.read_bytes()).hexdigest() == MWAA_CONSTRAINTS_SHA256
+
+
+def test_the_recorded_digest_is_that_of_mwaas_own_file_where_a_copy_is_at_hand():
+    # Only re-checks the digest above against the workspace's copy when one is beside the clone; the check that
+    # matters (the shipped file's digest) runs everywhere.
+    mwaa_copy = MWAA / "airflow_constraints.txt"
+    if mwaa_copy.is_file():
+        assert hashlib.sha256(mwaa_copy.read_bytes()).hexdigest() == MWAA_CONSTRAINTS_SHA256
+    assert pins(SHIPPED)["apache-airflow-providers-amazon"] == "9.34.0"
 
 
 def test_requirements_pin_what_the_constraints_allow():
