@@ -9,6 +9,7 @@ invariant is broken or, at RATE 0.1, fewer than 95% of those orders still comple
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -16,6 +17,7 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -93,7 +95,14 @@ def one_run(assembly: Path, orders: int, rate: float, seed: int) -> dict[str, An
 
 
 def sweep(
-    assembly: Path, *, rates: tuple[float, ...], seeds: int, orders: int, jobs: int = 1, out: Any = sys.stdout
+    assembly: Path,
+    *,
+    rates: tuple[float, ...],
+    seeds: int,
+    orders: int,
+    jobs: int = 1,
+    out: Any = sys.stdout,
+    progress: Any = sys.stderr,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Runs the sweep (`jobs` runs at once, each in its own process) and prints its table; returns one row per
     rate and whether every check passed."""
@@ -101,11 +110,23 @@ def sweep(
     tasks = [(assembly, orders, 0.0, 0)] + [
         (assembly, orders, rate, seed) for rate in rates for seed in range(1, seeds + 1)
     ]
-    if jobs > 1:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            runs = list(pool.map(one_run, *zip(*tasks, strict=True)))
-    else:
-        runs = [one_run(*task) for task in tasks]
+    runs = []
+    with contextlib.ExitStack() as stack:
+        if jobs > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")))
+            done: Iterator[dict[str, Any]] = pool.map(one_run, *zip(*tasks, strict=True))
+        else:
+            done = (one_run(*task) for task in tasks)
+        for n, run in enumerate(done, start=1):
+            runs.append(run)
+            completed_here = sum(1 for _, status in run["results"] if status == "COMPLETED")
+            print(
+                f"[{n}/{len(tasks)}] rate {run['rate']} seed {run['seed']}: COMPLETED {completed_here},"
+                f" {sum(run['kinds'].values())} faults, invariants {'ok' if not run['violations'] else 'BROKEN'}"
+                f" ({run['seconds']:.0f}s)",
+                file=progress,
+                flush=True,
+            )
     baseline = runs[0]
     completed = {line for line, status in baseline["results"] if status == "COMPLETED"}
     ok = not baseline["violations"]
