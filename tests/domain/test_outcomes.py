@@ -6,7 +6,7 @@ import pytest
 from order_domain import services
 from order_domain.models import OrderStatus, Outcome
 from order_domain.payments import SimulatedPaymentProvider
-from order_domain.rules import parse_order
+from order_domain.rules import parse_order, reason_for_error
 
 from tests.fakes import FakeInventory, FakeLedger, FakeOrders
 
@@ -86,3 +86,33 @@ def test_a_raw_message_whose_customer_is_not_text_is_reported_without_one(custom
     outcome, _ = compensate(state)
     assert outcome.customerId is None
     assert outcome.status == OrderStatus.REJECTED
+
+
+@pytest.mark.parametrize(
+    ("error", "cause", "reason"),
+    [
+        # a business failure is told by the Lambda's message alone
+        (
+            "OutOfStock",
+            '{"errorMessage": "not enough stock for A", "errorType": "OutOfStock"}',
+            "not enough stock for A",
+        ),
+        # the approval API's rejection carries a plain text cause
+        ("ApprovalRejected", "rejected by bob: too big", "rejected by bob: too big"),
+        # a JSON cause without an errorMessage but with a reason
+        ("OrderValidationError", '{"reason": "items: too many"}', "items: too many"),
+        ("OutOfStock", None, "OutOfStock"),
+        ("OutOfStock", '{"errorType": "OutOfStock"}', "OutOfStock"),
+        # a technical failure keeps the error's name in front
+        ("States.TaskFailed", '{"errorMessage": "Task timed out"}', "States.TaskFailed: Task timed out"),
+        ("Lambda.ServiceException", '{"reason": "throttled"}', "Lambda.ServiceException: throttled"),
+        ("States.Runtime", None, "States.Runtime"),
+        ("States.Runtime", "", "States.Runtime"),
+        ("States.Runtime", "[1, 2]", "States.Runtime: [1, 2]"),
+        # an approval nobody answered says so, whatever the timeout's cause
+        ("States.Timeout", "State timed out", "no approval decision before the approval timeout"),
+        ("States.Timeout", None, "no approval decision before the approval timeout"),
+    ],
+)
+def test_the_reason_the_customer_is_told(error, cause, reason):
+    assert reason_for_error(error, cause) == reason
