@@ -1,5 +1,7 @@
 """One identity per order: the canonical order id, and execution names that are valid and never shared."""
 
+import base64
+import hashlib
 import random
 import re
 import unicodedata
@@ -186,3 +188,29 @@ def test_thousands_of_hostile_ids_never_share_a_name():
     # then there are as many names as ids, all valid
     assert len(names) == len(ids)
     assert all(VALID_NAME.fullmatch(n) for n in names)
+
+
+def hashed(order_id: str) -> str:
+    return base64.b32encode(hashlib.sha256(order_id.encode()).digest()).decode().rstrip("=").lower()
+
+
+@pytest.mark.parametrize(
+    ("order_id", "prefix"),
+    [
+        ("a/b", "a_b"),  # what a name cannot hold becomes "_"
+        ("Order 7/B", "Order_7_B"),  # letters keep their case
+        ("caf\u00e9/1", "cafe_1"),  # accents fold to ASCII
+        ("AX-\u540d", "AX"),  # what folds to nothing is dropped, and the prefix never ends in "-"
+        ("x-\u540d\u524d-", "x"),
+        ("\u540d\u524d", ""),
+    ],
+)
+def test_a_hashed_name_is_a_readable_prefix_then_the_ids_full_digest(order_id, prefix):
+    assert execution_name(order_id) == f"{prefix}--{hashed(order_id)}"
+
+
+def test_a_readable_prefix_is_cut_to_leave_room_for_the_digest():
+    order_id = "a" * 60 + "/"
+    name = execution_name(order_id)
+    assert name == "a" * 26 + "--" + hashed(order_id)
+    assert len(name) == 80
