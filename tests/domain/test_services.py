@@ -226,3 +226,19 @@ def test_a_completed_order_is_never_undone_by_a_later_compensation(provider, led
     assert ledger.items["o-1"]["status"] == PaymentStatus.CAPTURED
     assert orders.items["o-1"]["history"].count(OrderStatus.COMPLETED) == 1
     assert orders.items["o-1"]["status"] == OrderStatus.COMPLETED
+
+
+def test_a_warehouse_check_reports_that_warehouses_stock_of_each_ordered_sku_once():
+    # given an order listing SKU A twice and SKU B once, and B stocked only in warehouse-2
+    orders = FakeOrders()
+    inventory = FakeInventory(orders, {"A": {"warehouse-1": 3, "warehouse-2": 1}, "B": {"warehouse-2": 4}})
+    items = [
+        OrderLine(sku="A", quantity=1, unitPrice=Decimal(1)),
+        OrderLine(sku="B", quantity=1, unitPrice=Decimal(1)),
+        OrderLine(sku="A", quantity=2, unitPrice=Decimal(1)),
+    ]
+    # when warehouse-1 is checked, then it reports its own stock of A and B (none of B)
+    checked = services.check_warehouse("warehouse-1", items, inventory)
+    assert checked.warehouse == "warehouse-1"
+    assert checked.available == {"A": 3, "B": 0}
+    assert list(checked.available) == ["A", "B"]
