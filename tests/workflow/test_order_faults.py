@@ -200,7 +200,8 @@ def test_the_same_seed_gives_the_same_faults_and_results(run, seeded):
 
     # then the same faults touch the same orders, and every result is the same
     assert again.results == first.results
-    assert again.faults == first.faults
+    # (the Parallel state's two branches run on two threads: the same faults, in either order between them)
+    assert sorted(map(repr, again.faults)) == sorted(map(repr, first.faults))
     assert {f.kind for f in first.faults} >= {"lambda-invoke", "lambda-timeout", "dynamodb-throttle"}
 
 
