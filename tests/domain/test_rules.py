@@ -13,6 +13,7 @@ from order_domain.rules import (
     decode_task_token,
     encode_task_token,
     order_key,
+    order_total,
     parse_order,
     reason_for_error,
     status_for_error,
@@ -273,3 +274,58 @@ def test_reason_is_the_lambda_error_message():
         reason_for_error("PaymentProviderUnavailable", cause)
         == "PaymentProviderUnavailable: items[0].quantity: too small"
     )
+
+
+def test_a_line_either_warehouse_can_serve_comes_from_the_first():
+    allocations = allocate({"A": 3}, stock({"A": 5}, {"A": 10}))
+    assert [(a.warehouse, a.quantity) for a in allocations] == [("warehouse-1", 3)]
+
+
+def test_a_warehouse_holding_exactly_the_line_serves_it_alone():
+    allocations = allocate({"A": 3}, stock({"A": 3}, {"A": 5}))
+    assert [(a.warehouse, a.quantity) for a in allocations] == [("warehouse-1", 3)]
+
+
+def test_a_split_line_takes_from_the_best_stocked_warehouse_first():
+    allocations = allocate({"A": 6}, stock({"A": 2}, {"A": 5}))
+    assert [(a.warehouse, a.quantity) for a in allocations] == [("warehouse-2", 5), ("warehouse-1", 1)]
+
+
+def test_every_short_sku_is_named_and_nothing_is_planned():
+    with pytest.raises(OutOfStock) as raised:
+        allocate({"A": 3, "B": 1, "C": 9}, stock({"A": 1, "B": 1, "C": 4}, {"A": 1, "C": 4}))
+    assert str(raised.value) == "not enough stock for A (requested 3, available 2), C (requested 9, available 8)"
+
+
+@pytest.mark.parametrize(
+    ("price", "problem"),
+    [
+        (True, "must be a decimal amount, not a boolean"),
+        (float("inf"), "must be a finite decimal amount"),
+        (float("nan"), "must be a finite decimal amount"),
+        ("1.005", "must be a positive decimal amount with at most 2 decimal places"),
+        ("-1", "must be a positive decimal amount with at most 2 decimal places"),
+        ("1e3", "must be a positive decimal amount with at most 2 decimal places"),
+        (None, "must be a positive decimal amount with at most 2 decimal places"),
+        (Decimal("0.005"), "must be a positive decimal amount with at most 2 decimal places"),
+    ],
+)
+def test_a_unit_price_that_is_not_an_amount_is_refused_saying_why(price, problem):
+    with pytest.raises(OrderValidationError) as raised:
+        parse_order(message(items=[{"sku": "A", "quantity": 1, "unitPrice": price}]), THRESHOLD, 60)
+    assert str(raised.value) == f"items[0].unitPrice: {problem}"
+
+
+@pytest.mark.parametrize(
+    ("price", "amount"),
+    [(Decimal("19.99"), "19.99"), (Decimal("1E+1"), "10"), (Decimal("12.50"), "12.50"), (Decimal("7"), "7")],
+)
+def test_a_unit_price_already_decimal_is_taken_exactly(price, amount):
+    # as boto3 reads numbers from DynamoDB, in any exponent
+    order = parse_order(message(items=[{"sku": "A", "quantity": 1, "unitPrice": price}]), THRESHOLD, 60)
+    assert order.items[0].unitPrice == Decimal(amount)
+    assert order.total == Decimal(amount).quantize(Decimal("0.01"))
+
+
+def test_the_total_of_no_lines_is_zero():
+    assert order_total([]) == Decimal("0.00")

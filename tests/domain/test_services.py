@@ -134,7 +134,7 @@ def test_reservation_reports_contention_when_stock_keeps_changing(monkeypatch):
     _, inventory = setup_reservation({"A": {"warehouse-1": 5}})
     items = [OrderLine(sku="A", quantity=1, unitPrice=Decimal(1))]
     monkeypatch.setattr(inventory, "reserve", lambda *a: (_ for _ in ()).throw(services.StockChanged("x")))
-    with pytest.raises(InventoryContention):
+    with pytest.raises(InventoryContention, match=r"^stock kept changing while reserving order o-1$"):
         services.reserve_inventory("o-1", items, inventory.available_everywhere(["A"]), inventory, NOW)
 
 

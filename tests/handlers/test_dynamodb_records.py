@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from order_domain import services
 from order_domain.adapters.dynamodb import DynamoDBOrders, DynamoDBPaymentLedger
 from order_domain.errors import PaymentDeclined, PaymentProviderUnavailable
-from order_domain.models import Allocation, OrderStatus, PaymentStatus
+from order_domain.models import Allocation, OrderLine, OrderStatus, Outcome, PaymentStatus
 from order_domain.payments import SimulatedPaymentProvider
 from order_domain.ports import StockChanged
 from order_domain.rules import parse_order
@@ -42,11 +42,115 @@ def clocked(tables: Tables, *times: str) -> SimulatedPaymentProvider:
 # ---- orders ------------------------------------------------------------------------------------------
 
 
+def received_message(order_id: str, **overrides: Any) -> dict[str, Any]:
+    return {
+        "orderId": order_id,
+        "customerId": "c-1",
+        "currency": "EUR",
+        "items": [
+            {"sku": "SKU-1", "quantity": 2, "unitPrice": "6000.00"},
+            {"sku": "SKU-2", "quantity": 1, "unitPrice": "0.50"},
+        ],
+        "payment": {"token": "tok_visa"},
+        **overrides,
+    }
+
+
+def test_a_received_order_is_recorded_with_what_it_is_and_when(tables):
+    order_id = f"rcv-{uuid.uuid4().hex[:8]}"
+    services.validate_order(
+        received_message(order_id),
+        approval_threshold=Decimal("10000"),
+        approval_timeout_seconds=60,
+        orders=DynamoDBOrders(tables.orders),
+        now=NOW,
+    )
+    assert tables.order(order_id) == {
+        "orderId": order_id,
+        "customerId": "c-1",
+        "currency": "EUR",
+        "total": Decimal("12000.50"),
+        "items": [
+            {"sku": "SKU-1", "quantity": 2, "unitPrice": Decimal("6000.00")},
+            {"sku": "SKU-2", "quantity": 1, "unitPrice": Decimal("0.50")},
+        ],
+        "approvalRequired": True,
+        "status": "RECEIVED",
+        "history": [{"status": "RECEIVED", "at": NOW}],
+        "createdAt": NOW,
+        "updatedAt": NOW,
+    }
+
+
+def test_an_order_received_again_keeps_what_was_first_recorded(tables):
+    # given an order recorded, then reserved
+    order_id = f"rcv-{uuid.uuid4().hex[:8]}"
+    orders = DynamoDBOrders(tables.orders)
+    first = parse_order(received_message(order_id), Decimal("10000"), 60)
+    orders.create_received(first, NOW)
+    assert orders.advance(order_id, OrderStatus.RESERVED, {OrderStatus.RECEIVED}, NOW)
+    # when ValidateOrder is retried with another message for it, then nothing is overwritten and no error is raised
+    orders.create_received(parse_order(received_message(order_id, customerId="c-2"), Decimal("10000"), 60), LATER)
+    stored = tables.order(order_id)
+    assert (stored["customerId"], stored["status"], stored["createdAt"]) == ("c-1", "RESERVED", NOW)
+
+
+def test_a_refused_recording_fails_the_step(aws):
+    orders = DynamoDBOrders(aws.resource("dynamodb").Table("no-such-table"))
+    order = parse_order(received_message("rcv-x"), Decimal("10000"), 60)
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        orders.create_received(order, NOW)
+
+
+def test_an_order_that_failed_before_it_was_recorded_is_recorded_when_it_ends(tables):
+    # given an order ValidateOrder refused (never recorded)
+    order_id = f"fin-{uuid.uuid4().hex[:8]}"
+    # when it ends, then it is recorded with its customer, status, reason and times
+    DynamoDBOrders(tables.orders).finish(
+        Outcome(orderId=order_id, customerId="c-1", status=OrderStatus.REJECTED, reason="currency: bad"), LATER
+    )
+    assert tables.order(order_id) == {
+        "orderId": order_id,
+        "customerId": "c-1",
+        "status": "REJECTED",
+        "reason": "currency: bad",
+        "history": [{"status": "REJECTED", "at": LATER, "detail": "currency: bad"}],
+        "createdAt": LATER,
+        "updatedAt": LATER,
+    }
+
+
+def test_an_order_that_ends_keeps_when_and_for_whom_it_was_recorded(tables):
+    order_id = tables.received(("SKU-1", 1))
+    DynamoDBOrders(tables.orders).finish(
+        Outcome(orderId=order_id, customerId="c-other", status=OrderStatus.FAILED, reason="x"), LATER
+    )
+    stored = tables.order(order_id)
+    assert (stored["customerId"], stored["createdAt"], stored["updatedAt"]) == ("c-1", NOW, LATER)
+
+
+def test_an_order_that_ends_without_a_known_customer_is_recorded_without_one(tables):
+    order_id = f"fin-{uuid.uuid4().hex[:8]}"
+    DynamoDBOrders(tables.orders).finish(Outcome(orderId=order_id, status=OrderStatus.REJECTED, reason="x"), NOW)
+    assert "customerId" not in tables.order(order_id)
+
+
+def test_a_second_end_reports_the_recorded_status_and_reason(tables):
+    order_id = tables.received(("SKU-1", 1))
+    orders = DynamoDBOrders(tables.orders)
+    orders.finish(Outcome(orderId=order_id, status=OrderStatus.OUT_OF_STOCK, reason="not enough stock"), NOW)
+    again = orders.finish(Outcome(orderId=order_id, status=OrderStatus.FAILED, reason="late"), LATER)
+    assert (again.status, again.reason) == (OrderStatus.OUT_OF_STOCK, "not enough stock")
+    assert tables.order(order_id)["updatedAt"] == NOW
+
+
 def test_a_reservation_is_recorded_with_its_time(tables):
     sku = tables.seed({W1: 5, W2: 5})
     order_id = tables.received((sku, 7))
+    stock = tables.stock_adapter()
+    items = [OrderLine(sku=sku, quantity=7, unitPrice=Decimal(1))]
+    services.reserve_inventory(order_id, items, stock.available_everywhere([sku]), stock, LATER)
     plan = [Allocation(sku=sku, warehouse=W1, quantity=5), Allocation(sku=sku, warehouse=W2, quantity=2)]
-    tables.stock_adapter().reserve(order_id, plan, LATER)
     stored = tables.order(order_id)
     assert stored["status"] == OrderStatus.RESERVED
     assert stored["reservation"] == [a.model_dump() for a in plan]
@@ -138,6 +242,38 @@ def test_a_capture_is_recorded_with_its_time(tables):
     clocked(tables, LATER).capture(order_id)
     record = ledger_record(tables, order_id)
     assert (record["status"], record["updatedAt"]) == ("CAPTURED", LATER)
+
+
+def test_a_void_is_recorded_with_its_time(tables):
+    order_id = new_payment()
+    clocked(tables, NOW).authorize(order_id, Decimal("8.00"), "USD", "tok_visa")
+    assert clocked(tables, LATER).void(order_id) == PaymentStatus.VOIDED
+    assert (ledger_record(tables, order_id)["status"], ledger_record(tables, order_id)["updatedAt"]) == (
+        "VOIDED",
+        LATER,
+    )
+
+
+def test_a_refund_is_recorded_with_its_time(tables):
+    order_id = new_payment()
+    clocked(tables, NOW).authorize(order_id, Decimal("8.00"), "USD", "tok_visa")
+    clocked(tables, NOW).capture(order_id)
+    assert clocked(tables, LATER).void(order_id) == PaymentStatus.REFUNDED
+    assert (ledger_record(tables, order_id)["status"], ledger_record(tables, order_id)["updatedAt"]) == (
+        "REFUNDED",
+        LATER,
+    )
+
+
+def test_a_payment_moves_only_from_the_status_it_is_in_and_says_whether_it_moved(tables):
+    order_id = new_payment()
+    ledger = DynamoDBPaymentLedger(tables.payments)
+    clocked(tables, NOW).authorize(order_id, Decimal("8.00"), "USD", "tok_visa")
+    assert not ledger.transition(order_id, PaymentStatus.CAPTURED, PaymentStatus.REFUNDED, LATER)
+    assert ledger_record(tables, order_id)["status"] == "AUTHORIZED"
+    assert ledger.transition(order_id, PaymentStatus.AUTHORIZED, PaymentStatus.CAPTURED, LATER)
+    assert ledger_record(tables, order_id)["status"] == "CAPTURED"
+    assert not ledger.transition("pay-never", PaymentStatus.AUTHORIZED, PaymentStatus.VOIDED, LATER)
 
 
 def test_a_payment_is_decided_once(tables):
