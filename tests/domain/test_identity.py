@@ -84,6 +84,7 @@ def test_surrounding_whitespace_and_unicode_spelling_do_not_change_the_identity(
         (b"o-1", "must be a string, got bytes"),  # not from JSON: named by its Python type
         ("\ud800", "character 1 is U+D800, an unpaired surrogate, not Unicode text"),
         ("o-1\udc00", "character 4 is U+DC00, an unpaired surrogate"),
+        ("  o\ud800", "character 4 is U+D800, an unpaired surrogate"),  # counted as sent, before stripping
         ("o\x00-1", "character 2 is U+0000, a control character"),
         ("o-\u200b1", "character 3 is U+200B, an invisible format character"),
         ("o-\u202e1", "character 3 is U+202E, an invisible format character"),

@@ -329,3 +329,37 @@ def test_a_unit_price_already_decimal_is_taken_exactly(price, amount):
 
 def test_the_total_of_no_lines_is_zero():
     assert order_total([]) == Decimal("0.00")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "reason"),
+    [
+        (
+            {"items": [{"sku": "\udfff", "quantity": 1, "unitPrice": "1.00"}]},
+            "items[0].sku: character 1 is U+DFFF, an unpaired surrogate, not Unicode text",
+        ),
+        (
+            {"payment": {"token": "tok\ud800"}},
+            "payment.token: character 4 is U+D800, an unpaired surrogate, not Unicode text",
+        ),
+        # positions count the characters as sent, surrounding whitespace included
+        ({"customerId": "  c\x00-1 "}, "customerId: character 4 is U+0000, a control character"),
+        ({"customerId": "c-1\x7f"}, "customerId: character 4 is U+007F, a control character"),
+        ({"customerId": "\t\nc\x1b"}, "customerId: character 4 is U+001B, a control character"),
+    ],
+)
+def test_text_that_is_not_plain_text_is_refused_saying_which_character(overrides, reason):
+    with pytest.raises(OrderValidationError) as raised:
+        parse_order(message(**overrides), THRESHOLD, 60)
+    assert str(raised.value) == reason
+
+
+def test_control_characters_around_a_text_field_are_whitespace_not_refused():
+    order = parse_order(message(customerId="\t c-1\r\n"), THRESHOLD, 60)
+    assert order.customerId == "c-1"
+
+
+@pytest.mark.parametrize("raw", [["o-1"], "o-1", None, 42])
+def test_an_order_that_is_not_a_json_object_is_refused_as_such(raw):
+    with pytest.raises(OrderValidationError, match=r"^order: must be a JSON object$"):
+        parse_order(raw, THRESHOLD, 60)
