@@ -1,10 +1,23 @@
-"""The Lambda benchmark finds the project's functions in the synthesized templates and sizes their packages."""
+"""The Lambda benchmark finds the project's functions in the synthesized templates, sizes their packages and
+measures each cold import against a floor made of boto3 and the clients that function creates."""
 
 from __future__ import annotations
 
 import zipfile
 
-from bench.lambdas import handlers, package_size
+import pytest
+
+from bench.core import BenchError
+from bench.lambdas import (
+    FLOOR_RATIO_TARGET,
+    _probe,
+    clients_created,
+    cold_import_seconds,
+    figures,
+    floor_seconds,
+    handlers,
+    package_size,
+)
 
 
 def test_every_project_function_is_found_with_its_asset(dev_assembly):
@@ -28,3 +41,48 @@ def test_package_size_is_the_deflated_zip_of_the_folder(tmp_path):
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
         z.write(tmp_path / "pkg" / "handler.py", "pkg/handler.py")
     assert abs(archive.stat().st_size - zipped) < 64
+
+
+def _fake_function(tmp_path, body: str) -> dict:
+    (tmp_path / "fake").mkdir()
+    (tmp_path / "fake" / "__init__.py").write_text("")
+    (tmp_path / "fake" / "handler.py").write_text(body + "\ndef lambda_handler(event, context):\n    return None\n")
+    return {"function": "fake", "handler": "fake.handler.lambda_handler", "asset": tmp_path, "environment": {}}
+
+
+def test_the_floor_creates_the_clients_the_handler_creates_at_import(tmp_path):
+    handler = _fake_function(
+        tmp_path, 'import boto3\nqueue = boto3.client("sqs")\ntable = boto3.resource("dynamodb").Table("t")'
+    )
+    clients = clients_created(handler)
+    # The resource's own inner client is not counted a second time.
+    assert clients == [("client", "sqs"), ("resource", "dynamodb")]
+    assert floor_seconds(handler, clients) > 0
+    with pytest.raises(BenchError, match="no-such-service"):
+        floor_seconds(handler, [("client", "no-such-service")])
+
+
+def test_probes_run_as_lambda_runs_them_with_the_tracer_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    handler = _fake_function(tmp_path, "")
+    printed = _probe(
+        handler, "import os; print(os.environ['LAMBDA_TASK_ROOT'], os.environ.get('POWERTOOLS_TRACE_DISABLED'))"
+    )
+    assert printed == f"{tmp_path} None"
+    assert cold_import_seconds(handler) > 0
+
+
+def test_the_ratio_to_the_floor_carries_the_target():
+    cold, floor, ratio = figures("fn", [0.31, 0.30, 0.90], [0.20, 0.20, 0.10], [("client", "sqs")])
+    assert (cold.value, floor.value) == (310, 200)
+    assert "sqs client" in floor.name
+    assert ratio.value == 1.55
+    assert ratio.target == ("<=", FLOOR_RATIO_TARGET)
+    assert ratio.met is False
+    assert figures("fn", [0.24], [0.20], [])[2].met is True
+
+
+def test_a_handler_s_floor_is_made_of_the_clients_it_creates(dev_assembly):
+    validate_payment = next(h for h in handlers(dev_assembly) if h["function"] == "validate_payment")
+    # The payments table (one DynamoDB resource) and the idempotency layer's low-level client.
+    assert sorted(clients_created(validate_payment)) == [("client", "dynamodb"), ("resource", "dynamodb")]
