@@ -1,15 +1,18 @@
 """CheckWarehouse1/2: the stock one warehouse holds of the ordered SKUs."""
 
-from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from order_domain import services
+from order_domain.deferred import event_parser
 from order_domain.models import OrderLine, to_state
 from order_domain.observability import logger, metrics, tracer
 from order_domain.wiring import inventory
+from pydantic import BaseModel, ConfigDict
 
 stock = inventory(reserving=False)
 
 
 class WarehouseQuery(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     warehouse: str
     items: list[OrderLine]
 

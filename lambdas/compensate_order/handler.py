@@ -1,20 +1,18 @@
 """CompensateOrder: release the order's reservation, void its payment (once), record its terminal status."""
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from order_domain import services
 from order_domain.models import to_state
 from order_domain.observability import logger, metrics, tracer
 from order_domain.rules import order_id_of
-from order_domain.wiring import idempotency_store, inventory, now_iso, orders, payment_provider
+from order_domain.wiring import Idempotency, inventory, now_iso, orders, payment_provider
 
 provider = payment_provider()
 stock = inventory()
 order_repository = orders()
-idempotency = IdempotencyConfig(event_key_jmespath="orderId")
+idempotency = Idempotency(event_key_jmespath="orderId")
 
 
-@idempotent_function(data_keyword_argument="state", persistence_store=idempotency_store(), config=idempotency)
+@idempotency.function(data_keyword_argument="state")
 def compensate(state: dict) -> dict:
     return to_state(services.compensate_order(state, provider, stock, order_repository, now_iso()))
 
@@ -27,5 +25,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     # The idempotency key is the canonical order id, as in every other step (a failed ValidateOrder hands over
     # the raw message, whose orderId may still carry surrounding whitespace).
     outcome = compensate(state={**event, "orderId": order_id_of(event.get("orderId"))})
+    from aws_lambda_powertools.metrics import MetricUnit
+
     metrics.add_metric(name=f"Orders{outcome['status'].title().replace('_', '')}", unit=MetricUnit.Count, value=1)
     return outcome

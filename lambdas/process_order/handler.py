@@ -1,24 +1,25 @@
 """ProcessOrder: capture the payment (once, Powertools idempotency) and complete the order."""
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from order_domain import services
+from order_domain.deferred import event_parser
 from order_domain.models import Order, to_state
 from order_domain.observability import logger, metrics, tracer
-from order_domain.wiring import idempotency_store, now_iso, orders, payment_provider
+from order_domain.wiring import Idempotency, now_iso, orders, payment_provider
+from pydantic import BaseModel, ConfigDict
 
 provider = payment_provider()
 order_repository = orders()
-idempotency = IdempotencyConfig(event_key_jmespath="orderId")
+idempotency = Idempotency(event_key_jmespath="orderId")
 
 
 class ProcessRequest(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     orderId: str
     order: Order
 
 
-@idempotent_function(data_keyword_argument="request", persistence_store=idempotency_store(), config=idempotency)
+@idempotency.function(data_keyword_argument="request")
 def capture_and_complete(request: dict) -> dict:
     order = Order.model_validate(request["order"])
     return to_state(services.process_order(order, provider, order_repository, now_iso()))
@@ -31,5 +32,7 @@ def capture_and_complete(request: dict) -> dict:
 def lambda_handler(event: ProcessRequest, context: object) -> dict:
     idempotency.register_lambda_context(context)
     outcome = capture_and_complete(request={"orderId": event.orderId, "order": to_state(event.order)})
+    from aws_lambda_powertools.metrics import MetricUnit
+
     metrics.add_metric(name="OrdersCompleted", unit=MetricUnit.Count, value=1)
     return outcome

@@ -1,12 +1,13 @@
 """WaitForApproval: send the approvers links carrying the (URL-safe) task token; the task then waits."""
 
 import boto3
-from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from order_domain import services
 from order_domain.adapters.messaging import SnsApprovalRequests
+from order_domain.deferred import event_parser
 from order_domain.models import Order
 from order_domain.observability import logger, metrics, tracer
 from order_domain.wiring import now_iso, orders, required_env
+from pydantic import BaseModel, ConfigDict
 
 API_URL = required_env("APPROVAL_API_URL")
 approvals = SnsApprovalRequests(boto3.client("sns"), required_env("APPROVAL_TOPIC_ARN"))
@@ -14,6 +15,8 @@ order_repository = orders()
 
 
 class ApprovalTask(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     taskToken: str
     order: Order
 

@@ -1,15 +1,18 @@
 """ReserveInventory: reserve every line of the order across the two warehouses, atomically."""
 
-from aws_lambda_powertools.utilities.parser import BaseModel, event_parser
 from order_domain import services
+from order_domain.deferred import event_parser
 from order_domain.models import OrderLine, WarehouseStock, to_state
 from order_domain.observability import logger, metrics, tracer
 from order_domain.wiring import inventory, now_iso
+from pydantic import BaseModel, ConfigDict
 
 stock = inventory()
 
 
 class ReservationRequest(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     orderId: str
     items: list[OrderLine]
     stock: list[WarehouseStock]

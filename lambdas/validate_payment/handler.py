@@ -2,27 +2,27 @@
 
 from decimal import Decimal
 
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
-from aws_lambda_powertools.utilities.parser import BaseModel
 from order_domain import services
 from order_domain.errors import PaymentDeclined
 from order_domain.models import to_state
 from order_domain.observability import logger, metrics, tracer
-from order_domain.wiring import idempotency_store, payment_provider
+from order_domain.wiring import Idempotency, payment_provider
+from pydantic import BaseModel, ConfigDict
 
 provider = payment_provider()
-idempotency = IdempotencyConfig(event_key_jmespath="orderId", payload_validation_jmespath="[amount, currency]")
+idempotency = Idempotency(event_key_jmespath="orderId", payload_validation_jmespath="[amount, currency]")
 
 
 class PaymentRequest(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     orderId: str
     amount: Decimal
     currency: str
     paymentToken: str
 
 
-@idempotent_function(data_keyword_argument="request", persistence_store=idempotency_store(), config=idempotency)
+@idempotency.function(data_keyword_argument="request")
 def authorize(request: dict) -> dict:
     payment = PaymentRequest.model_validate(request)
     authorization = services.authorize_payment(
@@ -39,5 +39,7 @@ def lambda_handler(event: dict, context: object) -> dict:
     try:
         return authorize(request=event)
     except PaymentDeclined:
+        from aws_lambda_powertools.metrics import MetricUnit
+
         metrics.add_metric(name="PaymentsDeclined", unit=MetricUnit.Count, value=1)
         raise

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..models import Order
+if TYPE_CHECKING:  # annotations only: the Step Functions callbacks need no models (nor pydantic) at import
+    from ..models import Order
 
 
 class SnsApprovalRequests:
