@@ -90,6 +90,11 @@ class OrdersConfig:
     alarms: AlarmThresholds
     approver_emails: tuple[str, ...] = ()
     log_level: str = "INFO"
+    # Lambda SnapStart (Python 3.12 and later): each function published as a version with an alias that every
+    # caller invokes, restored from a snapshot of its initialized environment instead of initialized anew. Python
+    # pays for caching the snapshot and for each restore; it excludes provisioned concurrency, EFS and ephemeral
+    # storage over 512 MB (docs.aws.amazon.com/lambda/latest/dg/snapstart.html).
+    snap_start: bool = False
 
     service_name: ClassVar[str] = "order-processing"
     metrics_namespace: ClassVar[str] = "OrderProcessing"
@@ -454,6 +459,7 @@ def _parse_orders(r: _Reader) -> OrdersConfig:
         approval_api_burst_limit=r.positive_int("approvalApiBurstLimit"),
         approver_emails=r.emails("approverEmails"),
         log_level=r.choice("logLevel", _LOG_LEVELS, default="INFO"),
+        snap_start=r.boolean("snapStart", default=False),
         alarms=AlarmThresholds(
             lambda_errors=alarms.positive_int("lambdaErrorsThreshold"),
             failed_executions=alarms.positive_int("failedExecutionsThreshold"),

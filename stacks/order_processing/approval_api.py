@@ -9,6 +9,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from stacks.order_processing.functions import invoked
+
 _PATH_PARAMETERS = ("token", "decision")
 
 
@@ -83,7 +85,7 @@ class ApprovalApi(Construct):
             resource = resource.add_resource(f"{{{parameter}}}")
         self.method = resource.add_method(
             "POST",
-            apigw.LambdaIntegration(handler, proxy=True),
+            apigw.LambdaIntegration(invoked(handler), proxy=True),
             authorization_type=apigw.AuthorizationType.IAM,
             request_validator=validator,
             request_parameters={f"method.request.path.{parameter}": True for parameter in _PATH_PARAMETERS},

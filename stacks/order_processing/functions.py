@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Duration, IgnoreMode, RemovalPolicy
+from aws_cdk import Annotations, Duration, IgnoreMode, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -36,6 +36,29 @@ _APPLICATION_LOG_LEVELS = {
 }
 
 
+# The alias every caller invokes when SnapStart is on: SnapStart applies to published versions only, never to
+# $LATEST (docs.aws.amazon.com/lambda/latest/dg/snapstart.html), so the state machine, the intake's event source
+# mapping and the approval API call this alias of the function's current version.
+LIVE_ALIAS = "live"
+
+
+class _OrderFunction(lambda_.Function):
+    """A Function whose event sources bind to its live alias when it has one."""
+
+    live: lambda_.Alias | None = None
+
+    def add_event_source(self, source: lambda_.IEventSource) -> None:
+        if self.live is None:
+            super().add_event_source(source)
+        else:
+            self.live.add_event_source(source)
+
+
+def invoked(function: lambda_.IFunction) -> lambda_.IFunction:
+    """What a caller invokes: the function's live alias (SnapStart), or the function itself."""
+    return getattr(function, "live", None) or function
+
+
 def asset_excludes(function_name: str) -> list[str]:
     """Gitignore-style patterns that keep only `lambdas/<function_name>/` and the shared package."""
     return [
@@ -52,7 +75,8 @@ def asset_excludes(function_name: str) -> list[str]:
 
 class ServiceFunction(Construct):
     """A Python 3.14 / arm64 function with Powertools, X-Ray, JSON logs into its own encrypted log group,
-    and a role of its own that starts with nothing but writing to that log group."""
+    and a role of its own that starts with nothing but writing to that log group; with SnapStart, a published
+    version and the alias its callers invoke."""
 
     def __init__(
         self,
@@ -82,7 +106,7 @@ class ServiceFunction(Construct):
             encryption_key=encryption_key,
             removal_policy=removal_policy,
         )
-        self.function = lambda_.Function(
+        self.function = _OrderFunction(
             self,
             "Function",
             description=f"Order processing: {name}",
@@ -99,6 +123,7 @@ class ServiceFunction(Construct):
             application_log_level_v2=_APPLICATION_LOG_LEVELS[orders.log_level],
             system_log_level_v2=lambda_.SystemLogLevel.INFO,
             log_group=self.log_group,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if orders.snap_start else None,
             environment={
                 "POWERTOOLS_SERVICE_NAME": orders.service_name,
                 "POWERTOOLS_METRICS_NAMESPACE": orders.metrics_namespace,
@@ -106,6 +131,21 @@ class ServiceFunction(Construct):
             },
         )
         self.log_group.grant_write(self.role)
+        if orders.snap_start:
+            # CDK warns that SnapStart needs a published version, at creation, before there is one: here it is.
+            Annotations.of(self.function).acknowledge_warning(
+                "@aws-cdk/aws-lambda:snapStartRequirePublish", "the live alias publishes the current version"
+            )
+            # A new version is published whenever the code or the configuration changes; the alias follows it.
+            self.function.live = lambda_.Alias(
+                self,
+                "LiveAlias",
+                alias_name=LIVE_ALIAS,
+                version=self.function.current_version,
+                description=f"What callers invoke: the current version of {name}, restored by SnapStart",
+            )
+        # What callers invoke: the alias with SnapStart, the function without.
+        self.invoked: lambda_.IFunction = invoked(self.function)
 
 
 class OrderFunctions(Construct):

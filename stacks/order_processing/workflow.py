@@ -15,6 +15,8 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from stacks.order_processing.functions import invoked
+
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
@@ -65,7 +67,7 @@ class OrderWorkflow(Construct):
         super().__init__(scope, construct_id)
         text = definition_file.read_text()
         substitutions = {
-            **{placeholder: fn.function_arn for placeholder, fn in functions.items()},
+            **{placeholder: invoked(fn).function_arn for placeholder, fn in functions.items()},
             **{placeholder: topic.topic_arn for placeholder, topic in topics.items()},
         }
         check_substitutions(text, substitutions, source=str(definition_file.name))
@@ -97,6 +99,7 @@ class OrderWorkflow(Construct):
         )
         self.functions = tuple(functions.values())
         for fn in self.functions:
-            fn.grant_invoke(self.state_machine)
+            # The alias's ARN when SnapStart is on: the role may invoke what the definition calls.
+            invoked(fn).grant_invoke(self.state_machine)
         for topic in topics.values():
             topic.grant_publish(self.state_machine)
