@@ -159,6 +159,22 @@ def test_a_release_racing_another_release_of_the_same_order_puts_nothing_back(ta
     assert tables.order(order_id)["reservationReleasedAt"] == NOW
 
 
+def test_a_split_release_racing_another_release_puts_nothing_back(tables):
+    # given an order holding units in both warehouses, and a second release between this one's read and write
+    sku = tables.seed({W1: 4, W2: 3})
+    order_id = tables.received((sku, 6))
+    reserve(
+        tables, order_id, [Allocation(sku=sku, warehouse=W1, quantity=4), Allocation(sku=sku, warehouse=W2, quantity=2)]
+    )
+    other = tables.stock_adapter()
+    racing = tables.stock_adapter(Interleaved(tables.orders, lambda: other.release(order_id, NOW)))
+    # when this release writes its three-item transaction (two warehouses, then the order's release guard)
+    released = racing.release(order_id, LATER)
+    # then the guard, the transaction's last item, refuses it: the units went back once
+    assert released == []
+    assert tables.stock(sku) == {W1: 4, W2: 3}
+
+
 def test_a_release_that_died_after_its_write_is_not_repeated_by_the_retry(tables):
     # given a reserved order whose release committed and then failed its step
     sku = tables.seed({W1: 3, W2: 3})

@@ -371,3 +371,46 @@ def test_a_reservation_cancelled_without_reasons_is_taken_as_changed_stock(table
     with pytest.raises(StockChanged):
         adapter.reserve(order_id, [Allocation(sku=sku, warehouse=W1, quantity=2)], NOW)
     assert tables.stock(sku) == {W1: 5}
+
+
+class AnswersNothingFirst(LeavesKeysUnprocessed):
+    """A DynamoDB client whose first BatchGetItem processes no key at all: DynamoDB then answers with no
+    entry for the table under Responses and every key under UnprocessedKeys."""
+
+    def batch_get_item(self, RequestItems: dict[str, Any]) -> dict[str, Any]:
+        self.requests.append(RequestItems)
+        if len(self.requests) > 1:
+            return self._client.batch_get_item(RequestItems=RequestItems)
+        return {"Responses": {}, "UnprocessedKeys": RequestItems}
+
+
+def test_a_warehouse_check_whose_first_request_read_nothing_asks_again_for_every_key(tables):
+    stock = seeded(tables, 3)
+    adapter = tables.stock_adapter()
+    adapter._client = client = AnswersNothingFirst(adapter._client)
+    assert adapter.available(W1, list(stock)) == stock
+    assert [len(r[tables.inventory.name]["Keys"]) for r in client.requests] == [3, 3]
+
+
+def test_a_throttled_release_fails_the_step_with_dynamodbs_error_and_puts_nothing_back(tables):
+    # given a reserved order, and DynamoDB throttling the release's transaction (an error without
+    # cancellation reasons)
+    sku = tables.seed({W1: 5})
+    order_id = tables.received((sku, 2))
+    tables.stock_adapter().reserve(order_id, [Allocation(sku=sku, warehouse=W1, quantity=2)], NOW)
+    adapter = tables.stock_adapter()
+
+    class Throttles:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(tables.inventory.meta.client, name)
+
+        def transact_write_items(self, **request: Any) -> Any:
+            error = {"Code": "ThrottlingException", "Message": "Rate of requests exceeds the allowed throughput."}
+            raise ClientError({"Error": error}, "TransactWriteItems")
+
+    adapter._client = Throttles()
+    # then the step fails with DynamoDB's own error, for Step Functions to retry, and the stock is untouched
+    with pytest.raises(ClientError) as raised:
+        adapter.release(order_id, LATER)
+    assert raised.value.response["Error"]["Code"] == "ThrottlingException"
+    assert tables.stock(sku) == {W1: 3}
