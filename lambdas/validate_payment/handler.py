@@ -1,32 +1,50 @@
 """ValidatePayment: authorize the order total, at most once per order (Powertools idempotency)."""
 
+from __future__ import annotations
+
 from decimal import Decimal
+from typing import Any
 
-from order_domain import services
+from order_domain.deferred import on_first_call
+from order_domain.environment import payment_provider_name, table
 from order_domain.errors import PaymentDeclined
-from order_domain.models import to_state
+from order_domain.idempotency import Idempotency
 from order_domain.observability import logger, metrics, tracer
-from order_domain.wiring import Idempotency, payment_provider
-from pydantic import BaseModel, ConfigDict
 
-provider = payment_provider()
+payment_provider_name()  # an unknown provider is refused at cold start
+payments_table = table("PAYMENTS_TABLE_NAME")
 idempotency = Idempotency(event_key_jmespath="orderId", payload_validation_jmespath="[amount, currency]")
 
 
-class PaymentRequest(BaseModel):
-    model_config = ConfigDict(defer_build=True)
+@on_first_call
+def provider() -> Any:
+    from order_domain.wiring import simulated_provider
 
-    orderId: str
-    amount: Decimal
-    currency: str
-    paymentToken: str
+    return simulated_provider(payments_table)
+
+
+@on_first_call
+def payment_request() -> Any:
+    """The request's model, built for the first event (pydantic is imported then)."""
+    from pydantic import BaseModel
+
+    class PaymentRequest(BaseModel):
+        orderId: str
+        amount: Decimal
+        currency: str
+        paymentToken: str
+
+    return PaymentRequest
 
 
 @idempotency.function(data_keyword_argument="request")
 def authorize(request: dict) -> dict:
-    payment = PaymentRequest.model_validate(request)
+    from order_domain import services
+    from order_domain.models import to_state
+
+    payment = payment_request().model_validate(request)
     authorization = services.authorize_payment(
-        payment.orderId, payment.amount, payment.currency, payment.paymentToken, provider
+        payment.orderId, payment.amount, payment.currency, payment.paymentToken, provider()
     )
     return to_state(authorization)
 
