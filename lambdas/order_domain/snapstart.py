@@ -3,7 +3,8 @@ when the runtime offers them: the `snapshot_restore_py` module exists only in La
 elsewhere (tests, the local runner) nothing is registered.
 
 * Before the snapshot: everything deferred to the first invocation (Powertools' logger, tracer and metrics, the
-  handler decorators, the idempotency and batch utilities) is made now, so a restored environment starts with it.
+  handler decorators, the idempotency and batch utilities, the domain, the models' validators) is made now, so a
+  restored environment starts with it.
 * After a restore: `random` is re-seeded, or every environment restored from the one snapshot would draw the
   same numbers (docs.aws.amazon.com/lambda/latest/dg/snapstart-uniqueness.html). The boto3 clients are kept:
   nothing at initialization makes a request, so the snapshot holds no open connection, and the credentials
@@ -26,6 +27,12 @@ except ImportError:  # not in Lambda's runtime
 
 def before_snapshot() -> None:
     deferred.warm()
+    # The shared models build their validators on first use (defer_build): build them into the snapshot.
+    from . import models
+
+    for model in vars(models).values():
+        if isinstance(model, type) and issubclass(model, models.BaseModel) and model.__module__ == models.__name__:
+            model.model_rebuild(force=True)
 
 
 def after_restore() -> None:

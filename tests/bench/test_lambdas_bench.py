@@ -3,17 +3,21 @@ measures each cold import against a floor made of boto3 and the clients that fun
 
 from __future__ import annotations
 
+import json
 import zipfile
 
 import pytest
 
 from bench.core import BenchError
 from bench.lambdas import (
+    FIRST_EVENTS,
     FLOOR_RATIO_TARGET,
+    UNREACHABLE_AWS,
     _probe,
     clients_created,
     cold_import_seconds,
     figures,
+    first_event_seconds,
     floor_seconds,
     handlers,
     package_size,
@@ -86,3 +90,34 @@ def test_a_handler_s_floor_is_made_of_the_clients_it_creates(dev_assembly):
     validate_payment = next(h for h in handlers(dev_assembly) if h["function"] == "validate_payment")
     # The payments table (one DynamoDB resource) and the idempotency layer's low-level client.
     assert sorted(clients_created(validate_payment)) == [("client", "dynamodb"), ("resource", "dynamodb")]
+
+
+def test_the_first_event_is_the_function_s_own_sent_with_aws_unreachable(tmp_path, monkeypatch):
+    seen = tmp_path / "seen.json"
+    handler = _fake_function(tmp_path, "")
+    (tmp_path / "fake" / "handler.py").write_text(
+        "import json, os\n"
+        "def lambda_handler(event, context):\n"
+        f"    open({str(seen)!r}, 'w').write(json.dumps([event, os.environ['AWS_ENDPOINT_URL'], context.function_name]))\n"
+        "    raise ConnectionRefusedError\n"
+    )
+    monkeypatch.setitem(FIRST_EVENTS, "fake", {"orderId": "o-1"})
+    seconds, outcome = first_event_seconds(handler)
+    assert seconds > 0
+    assert outcome == "ConnectionRefusedError"
+    assert json.loads(seen.read_text()) == [{"orderId": "o-1"}, UNREACHABLE_AWS["AWS_ENDPOINT_URL"], "bench"]
+
+
+def test_every_function_has_a_first_event(dev_assembly):
+    assert {h["function"] for h in handlers(dev_assembly)} == set(FIRST_EVENTS)
+
+
+@pytest.mark.parametrize("function", ["validate_order", "check_warehouse", "approval_api"])
+def test_a_function_s_first_event_passes_its_validation_and_reaches_aws(dev_assembly, function):
+    handler = next(h for h in handlers(dev_assembly) if h["function"] == function)
+    assert first_event_seconds(handler)[1] == "EndpointConnectionError"
+
+
+def test_the_first_event_figure_is_shown_against_the_floor_without_a_target():
+    *_, first = figures("fn", [0.2], [0.2], [], [0.3, 0.3])
+    assert (first.value, first.target, first.note) == (300, None, "1.50x the floor")

@@ -61,6 +61,15 @@ def test_before_the_snapshot_what_was_deferred_is_made_once():
     assert made == ["decorator"]
 
 
+def test_before_the_snapshot_the_shared_models_validators_are_built(monkeypatch):
+    models = importlib.import_module("order_domain.models")
+    fresh = type("Fresh", (models._State,), {"__annotations__": {"orderId": str}, "__module__": models.__name__})
+    monkeypatch.setattr(models, "Fresh", fresh, raising=False)
+    assert type(fresh.__pydantic_validator__).__name__ == "MockValSer"  # deferred until first use
+    reimported().before_snapshot()
+    assert type(fresh.__pydantic_validator__).__name__ == "SchemaValidator"
+
+
 def test_after_a_restore_random_draws_differ_from_the_snapshot_s():
     random.seed(13)
     in_snapshot = [random.random() for _ in range(3)]
