@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from aws_cdk import Annotations, Duration, IgnoreMode, RemovalPolicy
+import jsii
+from aws_cdk import Annotations, Duration, IgnoreMode, IResolvable, IResolveContext, RemovalPolicy, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -43,15 +46,71 @@ LIVE_ALIAS = "live"
 
 
 class _OrderFunction(lambda_.Function):
-    """A Function whose event sources bind to its live alias when it has one."""
+    """A Function whose event sources bind to its live alias when it has one, and which keeps its environment
+    variables (for its versions' fingerprint: the L1 property is not readable from Python)."""
 
     live: lambda_.Alias | None = None
+
+    def __init__(self, scope: Construct, construct_id: str, *, environment: Mapping[str, str] | None = None, **kwargs):
+        super().__init__(scope, construct_id, environment=environment, **kwargs)
+        self.variables: dict[str, str] = dict(environment or {})
+
+    def add_environment(self, key: str, value: str, *, remove_in_edge: bool | None = None) -> lambda_.Function:
+        self.variables[key] = value
+        return super().add_environment(key, value, remove_in_edge=remove_in_edge)
 
     def add_event_source(self, source: lambda_.IEventSource) -> None:
         if self.live is None:
             super().add_event_source(source)
         else:
             self.live.add_event_source(source)
+
+
+# What a published version depends on: the function's properties that Lambda copies into a version (and its
+# environment variables, kept by _OrderFunction).
+_VERSIONED_PROPERTIES = (
+    "architectures",
+    "code",
+    "description",
+    "ephemeral_storage",
+    "handler",
+    "layers",
+    "logging_config",
+    "memory_size",
+    "role",
+    "runtime",
+    "snap_start",
+    "timeout",
+    "tracing_config",
+)
+
+
+@jsii.implements(IResolvable)
+class _Fingerprint:
+    """A version's description: the SHA-256 of its function's resolved versioned properties (code included),
+    computed when the template is written, after every environment variable has been added."""
+
+    def __init__(self, function: _OrderFunction):
+        self._function = function
+
+    @property
+    def creation_stack(self) -> list[str]:
+        return []
+
+    def to_string(self) -> str:
+        return Token.as_string(self)
+
+    def resolve(self, context: IResolveContext) -> str:
+        resource = self._function.node.default_child
+        properties = {name: context.resolve(getattr(resource, name)) for name in _VERSIONED_PROPERTIES}
+        properties["environment"] = context.resolve(self._function.variables)
+        digest = hashlib.sha256(json.dumps(properties, sort_keys=True, default=str).encode()).hexdigest()
+        return f"Published for SnapStart; function fingerprint {digest}"
+
+
+def version_fingerprint(function: _OrderFunction) -> str:
+    """The description of a version of `function`: it changes whenever the function's code or configuration does."""
+    return Token.as_string(_Fingerprint(function))
 
 
 def invoked(function: lambda_.IFunction) -> lambda_.IFunction:
@@ -136,12 +195,22 @@ class ServiceFunction(Construct):
             Annotations.of(self.function).acknowledge_warning(
                 "@aws-cdk/aws-lambda:snapStartRequirePublish", "the live alias publishes the current version"
             )
-            # A new version is published whenever the code or the configuration changes; the alias follows it.
+            # A version with a stable logical id whose description carries a fingerprint of the function: when the
+            # code or the configuration changes, the description does, CloudFormation replaces the version (it
+            # publishes the new one, moves the alias, then deletes the old), and the alias follows. Not
+            # `current_version`: its logical id carries a hash that, synthesized in one process after another app,
+            # came out different for the same template.
+            self.version = lambda_.Version(
+                self,
+                "Version",
+                lambda_=self.function,
+                description=version_fingerprint(self.function),
+            )
             self.function.live = lambda_.Alias(
                 self,
                 "LiveAlias",
                 alias_name=LIVE_ALIAS,
-                version=self.function.current_version,
+                version=self.version,
                 description=f"What callers invoke: the current version of {name}, restored by SnapStart",
             )
         # What callers invoke: the alias with SnapStart, the function without.

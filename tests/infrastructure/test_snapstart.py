@@ -5,11 +5,14 @@ the intake's event source mapping and the approval API invoke that version's ali
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
+from aws_cdk import App, Stack
+from aws_cdk import aws_lambda as lambda_
 
 from stacks.config import ConfigError
-from stacks.order_processing.functions import FUNCTION_NAMES, LIVE_ALIAS
+from stacks.order_processing.functions import FUNCTION_NAMES, LIVE_ALIAS, _OrderFunction, version_fingerprint
 from tests.infrastructure.cfn import CfnTemplate, references
 from tests.infrastructure.test_config import _DELETE, load
 
@@ -77,3 +80,34 @@ def test_with_snap_start_the_intake_queue_and_the_approval_api_invoke_the_aliase
     assert permissions
     assert all(p["Properties"]["FunctionName"] == {"Ref": approval_alias} for p in permissions)
     assert prod.function_id("ApprovalApi") not in json.dumps(method["Properties"]["Integration"]["Uri"])
+
+
+def test_with_snap_start_each_version_carries_its_function_s_fingerprint(prod: CfnTemplate):
+    descriptions = [v["Properties"]["Description"] for v in prod.of_type("AWS::Lambda::Version").values()]
+    assert all(re.fullmatch(r"Published for SnapStart; function fingerprint [0-9a-f]{64}", d) for d in descriptions)
+    assert len(set(descriptions)) == len(FUNCTION_NAMES)
+
+
+def _fingerprint(code: str, **variables: str) -> str:
+    stack = Stack(App(), "S")
+    function = _OrderFunction(
+        stack,
+        "F",
+        code=lambda_.Code.from_inline(code),
+        handler="index.handler",
+        runtime=lambda_.Runtime.PYTHON_3_14,
+        environment={"A": "1"},
+    )
+    for key, value in variables.items():
+        function.add_environment(key, value)
+    return stack.resolve(version_fingerprint(function))
+
+
+def test_a_version_s_fingerprint_changes_with_the_code_and_with_a_variable_added_later():
+    # A new fingerprint changes the version's description, and CloudFormation replaces the version: Lambda
+    # publishes the function as it now is and the alias moves to it. The same function, the same fingerprint.
+    same = _fingerprint("x = 1")
+    assert _fingerprint("x = 1") == same
+    assert _fingerprint("x = 2") != same
+    assert _fingerprint("x = 1", B="2") != same
+    assert _fingerprint("x = 1", B="3") != _fingerprint("x = 1", B="2")
