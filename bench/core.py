@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -13,6 +14,35 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The whole bench's clock: `python -m bench` restarts it (start_clock) before its first section; a section run on
+# its own (`python -c "from bench import spark; spark.run()"`) counts from the import of this module.
+_clock_started = time.perf_counter()
+
+
+def start_clock() -> None:
+    """Restarts the bench's clock (the elapsed time every progress line shows)."""
+    global _clock_started  # noqa: PLW0603 - one clock per process, by design
+    _clock_started = time.perf_counter()
+
+
+def elapsed() -> float:
+    """Seconds since the bench started."""
+    return time.perf_counter() - _clock_started
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes:2d}:{secs:02d}"
+
+
+def progress(section: str, item: str, value: object = "") -> None:
+    """One line on stderr as a measured item completes, e.g.
+    `progress("spark", "transform 1M rows", f"{s:.1f} s")` prints `[ 3:07] spark  transform 1M rows: 8.1 s`,
+    where 3:07 is the time since the bench started. `value` is printed as given (a float with %g)."""
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    line = f"[{_clock(elapsed())}] {section}  {item}" + (f": {shown}" if shown else "")
+    print(line, file=sys.stderr, flush=True)
 
 
 class BenchError(Exception):

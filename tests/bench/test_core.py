@@ -50,3 +50,22 @@ def test_a_figure_without_target_has_no_verdict():
 def test_a_failing_command_is_a_bench_error_with_its_output(tmp_path):
     with pytest.raises(BenchError, match="boom"):
         run_command(["python3", "-c", "import sys; print('boom'); sys.exit(3)"], cwd=tmp_path)
+
+
+def test_progress_prints_one_line_to_stderr_with_the_section_item_value_and_bench_clock(capsys, monkeypatch):
+    from bench import core
+
+    monkeypatch.setattr(core, "_clock_started", core.time.perf_counter() - 187.4)
+    core.progress("spark", "transform 1M rows", "8.1 s")
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == "[ 3:07] spark  transform 1M rows: 8.1 s\n"
+
+
+def test_progress_formats_a_float_value_and_allows_none(capsys):
+    from bench import core
+
+    core.start_clock()
+    core.progress("synth", "run 1", 12.5)
+    core.progress("synth", "warm-up done")
+    assert capsys.readouterr().err.splitlines() == ["[ 0:00] synth  run 1: 12.5", "[ 0:00] synth  warm-up done"]
