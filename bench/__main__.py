@@ -18,9 +18,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .core import BenchError, Section
+from .core import BenchError, Section, elapsed, start_clock
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
+
+# What each section may take of the whole bench's 20 minutes on the reference machine (2 shared vCPU), in seconds:
+# `python -m bench` prints the budget as a section starts, its time against it as it ends, and the total against
+# TOTAL_BUDGET. A section over budget is reported, never stopped. The suite (`make test` once) is most of it.
+BUDGETS = {"synth": 75, "orders": 210, "dag_parse": 60, "spark": 210, "lambdas": 75, "suite": 540}
+TOTAL_BUDGET = 20 * 60
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], Section]]:
@@ -28,7 +34,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], Section]]:
     def synth() -> Section:
         from . import synth
 
-        return synth.run(runs=2 if quick else 5)
+        return synth.run(runs=1 if quick else 3)
 
     def orders() -> Section:
         from . import orders
@@ -38,7 +44,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], Section]]:
     def dag_parse() -> Section:
         from . import dag_parse
 
-        return dag_parse.run(runs=2 if quick else 5)
+        return dag_parse.run(runs=2 if quick else 4)
 
     def spark() -> Section:
         from . import spark
@@ -53,7 +59,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], Section]]:
     def suite() -> Section:
         from . import suite
 
-        return suite.run(runs=1 if quick else 3)
+        return suite.run()
 
     return {
         "synth": synth,
@@ -103,13 +109,113 @@ def table(sections: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def section_started(name: str) -> str:
+    budget = BUDGETS.get(name)
+    return f"== {name} started at {_duration(elapsed())}" + (f" (budget {budget} s)" if budget else "")
+
+
+def section_ended(name: str, seconds: float, *, failed: bool = False) -> str:
+    budget = BUDGETS.get(name)
+    verdict = ""
+    if budget:
+        verdict = f" of {budget} s budget" + (": OVER" if seconds > budget else "")
+    return f"== {name} {'FAILED' if failed else 'done'} in {seconds:.1f} s{verdict}"
+
+
+def total_line(seconds: float, sections: list[str]) -> str:
+    """The whole bench against TOTAL_BUDGET; a partial run against the budgets of the sections it ran."""
+    whole = set(sections) == set(BUDGETS)
+    budget = TOTAL_BUDGET if whole else sum(BUDGETS.get(name, 0) for name in sections)
+    scope = "whole bench" if whole else f"sections {', '.join(sections)}"
+    verdict = "met" if seconds <= budget else "OVER"
+    return f"== total {_duration(seconds)} for the {scope}, budget {_duration(budget)}: {verdict}"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    """The README's Performance table from results.json: one row per figure, the command and date that measured
+    each section on its first row, then a line saying whether the table is one complete run."""
+    sections = results.get("sections", {})
+    lines = ["| section | figure | value | target | measured |", "| --- | --- | --- | --- | --- |"]
+    for name, data in sections.items():
+        measured = f"`{data.get('command', 'python -m bench --only ' + name)}`, {data.get('measured_at', '?')[:10]}"
+        if data.get("quick"):
+            measured += " (quick: not figures)"
+        if data.get("bench_seconds") is not None:
+            measured += f", {data['bench_seconds']:g} s"
+        for index, figure in enumerate(data["figures"]):
+            verdict = {True: ": met", False: ": **missed**", None: ""}[figure["met"]]
+            value = (
+                f"**{figure['value']:g} {figure['unit']}**"
+                if figure["target"]
+                else f"{figure['value']:g} {figure['unit']}"
+            )
+            if figure.get("note"):
+                value += f" ({figure['note']})"
+            target = f"{figure['target']}{verdict}" if figure["target"] else ""
+            lines.append(
+                "| "
+                + " | ".join(
+                    _cell(cell)
+                    for cell in (
+                        data["title"] if index == 0 else "",
+                        figure["name"],
+                        value,
+                        target,
+                        measured if index == 0 else "",
+                    )
+                )
+                + " |"
+            )
+    runs = {data.get("run_started") for data in sections.values()}
+    missing = [name for name in BUDGETS if name not in sections]
+    quick = [name for name, data in sections.items() if data.get("quick")]
+    if len(runs) == 1 and None not in runs and not missing and not quick:
+        total = sum(data.get("bench_seconds", 0) for data in sections.values())
+        lines.append(f"\nAll sections from one complete run started {runs.pop()}, {_duration(total)} in all.")
+    else:
+        problems = []
+        if missing:
+            problems.append(f"missing {', '.join(missing)}")
+        if quick:
+            problems.append(f"quick runs: {', '.join(quick)}")
+        if len(runs) > 1 or None in runs:
+            problems.append("sections from different runs")
+        lines.append(f"\nNot one complete run ({'; '.join(problems)}): run `make bench` for the README.")
+    machine_info = results.get("machine")
+    if machine_info:
+        lines.append(
+            f"Machine: {machine_info.get('cores')} vCPU {machine_info.get('cpu')}, {machine_info.get('memory_gib')} GiB, "
+            f"Python {machine_info.get('python')}, Node {machine_info.get('node')}."
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     sections = _sections(quick=False)
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", help=f"comma-separated sections (default all): {', '.join(sections)}")
     parser.add_argument("--quick", action="store_true", help="smaller inputs and fewer runs: a smoke test, not figures")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results file (merged: other sections are kept)")
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="measure nothing: print the README's Performance table (markdown) from --out",
+    )
     args = parser.parse_args(argv)
+    if args.table:
+        if not args.out.is_file():
+            parser.error(f"{args.out} does not exist: run the bench first")
+        print(markdown_table(json.loads(args.out.read_text())))
+        return 0
     chosen = [name.strip() for name in args.only.split(",")] if args.only else list(sections)
     unknown = [name for name in chosen if name not in sections]
     if unknown:
@@ -122,26 +228,44 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             print(f"warning: {args.out} is not JSON; starting a new one", file=sys.stderr)
     results.setdefault("sections", {})
+    command = "python -m bench" + (" " + " ".join(argv if argv is not None else sys.argv[1:])).rstrip()
+    run_started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    start_clock()
+    budget = TOTAL_BUDGET if set(chosen) == set(BUDGETS) else sum(BUDGETS.get(name, 0) for name in chosen)
+    print(
+        f"== bench: {', '.join(chosen)}; budgets "
+        + ", ".join(f"{name} {BUDGETS.get(name, '?')} s" for name in chosen)
+        + f"; total budget {_duration(budget)}",
+        file=sys.stderr,
+        flush=True,
+    )
     failed = []
     for name in chosen:
-        print(f"== {name} ...", file=sys.stderr, flush=True)
+        print(section_started(name), file=sys.stderr, flush=True)
         started = time.perf_counter()
         try:
             section = runners[name]()
         except BenchError as exc:
             print(f"error: {name}: {exc}", file=sys.stderr)
+            print(section_ended(name, time.perf_counter() - started, failed=True), file=sys.stderr, flush=True)
             failed.append(name)
             continue
+        seconds = time.perf_counter() - started
+        print(section_ended(name, seconds), file=sys.stderr, flush=True)
         data = section.as_json()
         data["measured_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        data["run_started"] = run_started
+        data["command"] = command
         data["quick"] = args.quick
-        data["bench_seconds"] = round(time.perf_counter() - started, 1)
+        data["bench_seconds"] = round(seconds, 1)
+        data["budget_seconds"] = BUDGETS.get(name)
         results["sections"][name] = data
         # Written after every section, so an interrupted run keeps what it measured.
         results["machine"] = machine()
         args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(total_line(elapsed(), chosen), file=sys.stderr, flush=True)
     print(table({name: results["sections"][name] for name in chosen if name in results["sections"]}))
-    print(f"\nwritten to {args.out}")
+    print(f"\nwritten to {args.out}; `python -m bench --table` prints it as the README's markdown table")
     return 1 if failed else 0
 
 
