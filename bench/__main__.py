@@ -136,6 +136,11 @@ def total_line(seconds: float, sections: list[str]) -> str:
     return f"== total {_duration(seconds)} for the {scope}, budget {_duration(budget)}: {verdict}"
 
 
+def number(value: float) -> str:
+    """A figure's value as the table shows it: thousands grouped from 1,000 up, else 4 significant digits."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
@@ -145,8 +150,8 @@ def markdown_table(results: dict[str, Any]) -> str:
     each section on its first row, then a line saying whether the table is one complete run."""
     sections = results.get("sections", {})
     lines = ["| section | figure | value | target | measured |", "| --- | --- | --- | --- | --- |"]
-    for name, data in sections.items():
-        measured = f"`{data.get('command', 'python -m bench --only ' + name)}`, {data.get('measured_at', '?')[:10]}"
+    for data in sections.values():
+        measured = f"`{data.get('command', 'command not recorded')}`, {data.get('measured_at', '?')[:10]}"
         if data.get("quick"):
             measured += " (quick: not figures)"
         if data.get("bench_seconds") is not None:
@@ -154,9 +159,9 @@ def markdown_table(results: dict[str, Any]) -> str:
         for index, figure in enumerate(data["figures"]):
             verdict = {True: ": met", False: ": **missed**", None: ""}[figure["met"]]
             value = (
-                f"**{figure['value']:g} {figure['unit']}**"
+                f"**{number(figure['value'])} {figure['unit']}**"
                 if figure["target"]
-                else f"{figure['value']:g} {figure['unit']}"
+                else f"{number(figure['value'])} {figure['unit']}"
             )
             if figure.get("note"):
                 value += f" ({figure['note']})"

@@ -77,7 +77,7 @@ def test_the_markdown_table_has_a_row_per_figure_with_verdicts_and_the_command_a
         "| Synth | app vs one-queue | **1.88 x** (a \\| b) | <= 2: met | `python -m bench`, 2026-12-03, 58.2 s |",
         "|  | app | 12.66 s |  |  |",
     ]
-    assert "| Spark | rows/s | **63055 rows/s** | >= 150000: **missed** |" in "\n".join(lines)
+    assert "| Spark | rows/s | **63,055 rows/s** | >= 150000: **missed** |" in "\n".join(lines)
 
 
 def test_the_table_says_when_it_is_one_complete_run():
@@ -135,3 +135,11 @@ def test_a_run_prints_start_and_end_lines_and_records_run_budget_and_command(tmp
     assert saved["synth"]["run_started"] == saved["dag_parse"]["run_started"]
     assert saved["synth"]["command"] == "python -m bench --only synth,dag_parse --out " + str(out)
     assert saved["synth"]["budget_seconds"] == bench_main.BUDGETS["synth"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(63055.0, "63,055"), (1_234_567.0, "1,234,567"), (1.88, "1.88"), (0.218923306, "0.2189"), (9.0, "9")],
+)
+def test_table_numbers_are_grouped_when_large_and_four_significant_digits_otherwise(value, shown):
+    assert bench_main.number(value) == shown
