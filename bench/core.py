@@ -101,9 +101,12 @@ def percentile(samples: Sequence[float], p: float) -> float:
     return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
-def interleaved(candidates: Mapping[str, Callable[[], Any]], *, runs: int, warmup: int = 1) -> dict[str, list[float]]:
+def interleaved(
+    candidates: Mapping[str, Callable[[], Any]], *, runs: int, warmup: int = 1, section: str | None = None
+) -> dict[str, list[float]]:
     """Wall seconds of each candidate, measured in rounds A, B, A, B, ... so that a noisy neighbour
-    slows both alike. `warmup` rounds run first and are discarded."""
+    slows both alike. `warmup` rounds run first and are discarded. With `section`, each sample is a progress
+    line (`<candidate> run 2/3: 12.66 s`, or `warm-up 1/1`)."""
     if runs < 1:
         raise ValueError("runs must be at least 1")
     samples: dict[str, list[float]] = {name: [] for name in candidates}
@@ -111,9 +114,16 @@ def interleaved(candidates: Mapping[str, Callable[[], Any]], *, runs: int, warmu
         for name, candidate in candidates.items():
             started = time.perf_counter()
             candidate()
-            elapsed = time.perf_counter() - started
+            seconds = time.perf_counter() - started
             if round_number >= warmup:
-                samples[name].append(elapsed)
+                samples[name].append(seconds)
+            if section is not None:
+                which = (
+                    f"warm-up {round_number + 1}/{warmup}"
+                    if round_number < warmup
+                    else f"run {round_number - warmup + 1}/{runs}"
+                )
+                progress(section, f"{name} {which}", f"{seconds:.2f} s")
     return samples
 
 

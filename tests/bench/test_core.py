@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from bench.core import BenchError, Figure, interleaved, percentile, ratio, run_command
@@ -69,3 +71,25 @@ def test_progress_formats_a_float_value_and_allows_none(capsys):
     core.progress("synth", "run 1", 12.5)
     core.progress("synth", "warm-up done")
     assert capsys.readouterr().err.splitlines() == ["[ 0:00] synth  run 1: 12.5", "[ 0:00] synth  warm-up done"]
+
+
+def test_interleaved_reports_each_sample_as_a_progress_line_when_given_a_section(capsys, monkeypatch):
+    from bench import core
+
+    monkeypatch.setattr(core, "progress", lambda section, item, value="": print(section, item, value, file=sys.stderr))
+    interleaved({"a": lambda: None, "b": lambda: None}, runs=2, warmup=1, section="synth")
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.rsplit(" ", 2)[0] for line in lines] == [
+        "synth a warm-up 1/1",
+        "synth b warm-up 1/1",
+        "synth a run 1/2",
+        "synth b run 1/2",
+        "synth a run 2/2",
+        "synth b run 2/2",
+    ]
+    assert all(line.endswith(" s") for line in lines)
+
+
+def test_interleaved_is_silent_without_a_section(capsys):
+    interleaved({"a": lambda: None}, runs=2, warmup=0)
+    assert capsys.readouterr().err == ""
