@@ -91,6 +91,11 @@ def median(samples: Sequence[float]) -> float:
     return statistics.median(samples)
 
 
+def spread_percent(samples: Sequence[float]) -> float:
+    """(max - min) / median in percent: how far apart a figure's runs were, to judge how many it needs."""
+    return round((max(samples) - min(samples)) / median(samples) * 100, 1)
+
+
 def percentile(samples: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100): the smallest sample with at least p% of samples at or below it."""
     if not samples:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bench.core import BenchError, Figure, interleaved, percentile, ratio, run_command
+from bench.core import BenchError, Figure, interleaved, percentile, ratio, run_command, spread_percent
 
 
 def test_percentile_is_nearest_rank():
@@ -93,3 +93,8 @@ def test_interleaved_reports_each_sample_as_a_progress_line_when_given_a_section
 def test_interleaved_is_silent_without_a_section(capsys):
     interleaved({"a": lambda: None}, runs=2, warmup=0)
     assert capsys.readouterr().err == ""
+
+
+def test_spread_is_the_range_of_the_samples_over_their_median_in_percent():
+    assert spread_percent([9.0, 10.0, 12.0]) == 30.0
+    assert spread_percent([5.0]) == 0.0
