@@ -59,7 +59,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], Section]]:
     def suite() -> Section:
         from . import suite
 
-        return suite.run()
+        return suite.run(paths=["tests/bench"]) if quick else suite.run()
 
     return {
         "synth": synth,
