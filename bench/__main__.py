@@ -1,7 +1,12 @@
 """`python -m bench` (or `make bench`): measure, print a table, write bench/results.json.
 
 Benchmarks print numbers and never fail on a timing: a missed target is a row marked `MISSED`. The exit
-status is non-zero only when a section could not measure at all (a command failed, an input is missing)."""
+status is non-zero only when a section could not measure at all (a command failed, an input is missing).
+
+While it runs, stderr gets a line as each section starts (with its budget) and ends (with its time against the
+budget), a line per measured item (`bench.core.progress`, with the time since the bench started) and the total
+against 20 minutes. `python -m bench --table` measures nothing and prints the README's Performance table (markdown)
+from bench/results.json, with the command and date of each section and whether they are one complete run."""
 
 from __future__ import annotations
 
