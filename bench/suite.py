@@ -19,6 +19,7 @@ from .core import ROOT, BenchError, Figure, Section, progress, run_command
 PYTHON = ROOT / ".venv" / "bin" / "python"
 RUFF = ROOT / ".venv" / "bin" / "ruff"
 SLOWEST = 10
+SLOW_FILE_S = 20.0  # a test file that takes this long gets a progress line of its own
 TARGET = ("<=", 8.0)
 
 _PROGRESS = re.compile(r"\[\s*\d+%\]\s*$")  # a line of the progress report ends with "[ 42%]"
@@ -41,6 +42,7 @@ class PytestTimes:
 
     started: float
     on_directory: Callable[[str, float, int], None] = lambda directory, seconds, files: None
+    on_file: Callable[[str, float], None] = lambda path, seconds: None
     collection_s: float | None = None
     files: dict[str, float] = field(default_factory=dict)
     durations: list[dict[str, object]] = field(default_factory=list)
@@ -57,8 +59,10 @@ class PytestTimes:
         if self.collection_s is not None and _PROGRESS.search(line):
             named = _FILE.match(line)
             if named:
-                if self._file is not None and directory_of(named[1]) != directory_of(self._file):
-                    self._report(directory_of(self._file))
+                if self._file is not None:
+                    self.on_file(self._file, self.files[self._file])
+                    if directory_of(named[1]) != directory_of(self._file):
+                        self._report(directory_of(self._file))
                 self._file = named[1]
             if self._file is not None:
                 self.files[self._file] = self.files.get(self._file, 0.0) + (now - self._last)
@@ -73,6 +77,7 @@ class PytestTimes:
 
     def finish(self) -> None:
         if self._file is not None:
+            self.on_file(self._file, self.files[self._file])
             self._report(directory_of(self._file))
             self._file = None
 
@@ -117,7 +122,12 @@ def run(*, paths: Sequence[str] = ()) -> Section:
         progress("suite", f"{directory} ({files} files)", f"{seconds:.1f} s")
 
     pytest_started = time.perf_counter()
-    times = PytestTimes(started=pytest_started, on_directory=directory_done)
+
+    def file_done(path: str, seconds: float) -> None:
+        if seconds >= SLOW_FILE_S:
+            progress("suite", path, f"{seconds:.1f} s")
+
+    times = PytestTimes(started=pytest_started, on_directory=directory_done, on_file=file_done)
     _pytest(times, paths)
     pytest_s = time.perf_counter() - pytest_started
     total_s = time.perf_counter() - started

@@ -23,9 +23,13 @@ OUTPUT = [
 ]
 
 
-def _read(lines=OUTPUT):
+def _read(lines=OUTPUT, files=None):
     reported: list[tuple[str, float, int]] = []
-    times = PytestTimes(started=0.0, on_directory=lambda d, s, n: reported.append((d, s, n)))
+    times = PytestTimes(
+        started=0.0,
+        on_directory=lambda d, s, n: reported.append((d, s, n)),
+        on_file=lambda path, s: files.append((path, s)) if files is not None else None,
+    )
     for now, line in lines:
         times.feed(line + "\n", now)
     times.finish()
@@ -70,3 +74,14 @@ def test_no_file_is_timed_before_collection_ends():
     times, reported = _read([(1.0, "tests/a/test_b.py ..   [100%]")])
     assert times.files == {}
     assert reported == []
+
+
+def test_each_file_is_reported_once_when_the_run_leaves_it_with_its_wrapped_lines_included():
+    files: list[tuple[str, float]] = []
+    _read(files=files)
+    assert files == [
+        ("tests/bench/test_core.py", 2.0),
+        ("tests/bench/test_table.py", 3.0),
+        ("tests/infrastructure/test_app.py", 40.0),
+        ("tests/test_readme.py", 1.0),
+    ]
