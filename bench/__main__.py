@@ -117,7 +117,7 @@ def table(sections: dict[str, dict[str, Any]]) -> str:
 
 
 def _duration(seconds: float) -> str:
-    minutes, secs = divmod(round(seconds), 60)
+    minutes, secs = divmod(int(seconds), 60)  # floored, as the progress lines' clock
     return f"{minutes}:{secs:02d}"
 
 

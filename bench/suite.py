@@ -116,7 +116,7 @@ def run(*, paths: Sequence[str] = ()) -> Section:
     run_command([str(RUFF), "check", "."], cwd=ROOT)
     run_command([str(RUFF), "format", "--check", "."], cwd=ROOT)
     lint_s = time.perf_counter() - started
-    progress("suite", "ruff check + format --check", f"{lint_s:.1f} s")
+    progress("suite", "ruff check + format --check", f"{lint_s:.2f} s")
 
     def directory_done(directory: str, seconds: float, files: int) -> None:
         progress("suite", f"{directory} ({files} files)", f"{seconds:.1f} s")

@@ -30,7 +30,7 @@ def _complete(**overrides):
 
 
 def test_a_section_start_line_shows_the_bench_clock_and_the_section_budget(monkeypatch):
-    monkeypatch.setattr(bench_main, "elapsed", lambda: 125.0)
+    monkeypatch.setattr(bench_main, "elapsed", lambda: 125.9)  # floored like the progress lines' clock
     assert bench_main.section_started("synth") == f"== synth started at 2:05 (budget {bench_main.BUDGETS['synth']} s)"
 
 
@@ -49,6 +49,7 @@ def test_the_whole_bench_is_measured_against_twenty_minutes():
     assert bench_main.TOTAL_BUDGET == 1200
     assert bench_main.total_line(1199, every) == "== total 19:59 for the whole bench, budget 20:00: met"
     assert bench_main.total_line(1201, every).endswith(": OVER")
+    assert bench_main.total_line(1200.7, every) == "== total 20:00 for the whole bench, budget 20:00: OVER"
 
 
 def test_the_section_budgets_fit_in_the_total():
