@@ -85,3 +85,19 @@ def test_each_file_is_reported_once_when_the_run_leaves_it_with_its_wrapped_line
         ("tests/infrastructure/test_app.py", 40.0),
         ("tests/test_readme.py", 1.0),
     ]
+
+
+def test_the_suite_runs_what_make_test_runs():
+    """bench/suite.py runs make test's recipes itself (to read pytest's output as it runs): if the Makefile's
+    test or lint recipe changes, the suite section must change with it."""
+    from bench.core import ROOT
+
+    makefile = (ROOT / "Makefile").read_text()
+    recipes = {}
+    for target in ("lint", "test"):
+        block = makefile.split(f"\n{target}:", 1)[1].split("\n\n", 1)[0]
+        recipes[target] = [line.strip() for line in block.splitlines()[1:] if line.startswith("\t")]
+    assert recipes == {
+        "lint": ["$(BIN)/ruff check .", "$(BIN)/ruff format --check ."],
+        "test": ["$(BIN)/python -m pytest"],
+    }
