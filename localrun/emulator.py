@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 import uuid
 import warnings
 import zipfile
@@ -77,6 +78,19 @@ SQS_REFUSED_CHARACTER = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-
 STEP_FUNCTIONS_PAYLOAD_BYTES = 262_144
 EXECUTION_NAME_MAX = 80
 _NAME_REFUSED = re.compile(r'[\s<>{}\[\]?*"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f\ufffe\uffff\ud800-\udfff\U0010ffff]')
+
+
+# Kept for the life of the process, so that every run (a bench makes several) shares them: parsed state machine
+# definitions (the interpreter keeps an execution's state in its Environment, never in the program) and parsed
+# JSONPath expressions (jsonpath-ng builds its parser's tables anew on every `parse`: ~25 ms each).
+_PROGRAMS: dict[str, Any] = {}
+_PROGRAMS_LOCK = threading.Lock()
+_PARSE_CACHES: dict[Any, Any] = {}
+
+
+def _shared_cache(parse: Any) -> Any:
+    """`parse` with one process-wide cache of its results (by the original function)."""
+    return _PARSE_CACHES.setdefault(parse, functools.lru_cache(maxsize=4096)(parse))
 
 
 @dataclass
@@ -288,14 +302,18 @@ class Emulator(MockedAws):
             )
             return EmptyResult()
 
-        programs: dict[str, Any] = {}
         original_entrypoint = ExecutionWorker._get_evaluation_entrypoint
 
         def entrypoint(worker: Any) -> Any:
             definition = worker._evaluation_details.state_machine_details.definition
-            if definition not in programs:
-                programs[definition] = original_entrypoint(worker)
-            return programs[definition]
+            program = _PROGRAMS.get(definition)
+            if program is None:
+                # parsed once, even when the first executions start together (each parse is ~0.5 s of CPU)
+                with _PROGRAMS_LOCK:
+                    program = _PROGRAMS.get(definition)
+                    if program is None:
+                        program = _PROGRAMS[definition] = original_entrypoint(worker)
+            return program
 
         class RecordedTime:
             @staticmethod
@@ -329,10 +347,11 @@ class Emulator(MockedAws):
         for patcher in (
             mock.patch.object(AmazonCloudWatchEMFProvider, "flush_metrics", flush_and_clear),
             mock.patch.object(BaseClient, "_make_api_call", recorded_api_call),
-            mock.patch.object(json_path, "parse", functools.lru_cache(maxsize=4096)(json_path.parse)),
-            mock.patch.object(result_path, "parse", functools.lru_cache(maxsize=4096)(result_path.parse)),
+            mock.patch.object(json_path, "parse", _shared_cache(json_path.parse)),
+            mock.patch.object(result_path, "parse", _shared_cache(result_path.parse)),
             *self._client_cache_patches(),
             *self._payload_limit_patches(),
+            *self._scale_patches(),
             mock.patch.object(ExecutionWorker, "_get_evaluation_entrypoint", entrypoint),
             mock.patch.object(LambdaSimpleBackend, "invoke", invoke),
             mock.patch.object(DynamoHandler, "call_action", locked_call_action),
@@ -410,6 +429,127 @@ class Emulator(MockedAws):
             ):
                 patches.append(mock.patch.object(module, "is_within_size_quota", within_quota))
         return patches
+
+    @staticmethod
+    def _scale_patches() -> list[Any]:
+        """Costs of moto that grow with the run, made constant (issue 13: the rate fell as a run grew).
+
+        * moto 5.2.5 `DynamoDBBackend.transact_write_items` (moto/dynamodb/models/__init__.py, line 613) backs up
+          every table a transaction names with `copy.deepcopy(self.tables[name])`, to restore it on failure: each
+          transaction copied the whole orders and inventory tables. Here the backup is of the items the transaction
+          names (a transaction writes no other item), restored the same way on failure; every DynamoDB request runs
+          under the emulator's lock, so no other request sees the items in between, as before.
+        * moto 5.2.5 `Subscription.get_post_data` (moto/sns/models.py, line 338) builds and signs a new X.509
+          certificate for every message it delivers to a queue; one per signing key serves them all (the message
+          itself is still signed per message).
+        * moto 5.2.5 `StepFunctionBackend.describe_execution` (moto/stepfunctions/models.py, line 843; the parser
+          backend's `get_execution_history`, line 317 of parser/models.py, goes through it) finds an execution by
+          scanning every state machine's list of executions: the runner asks for the status of each running
+          execution every 10 ms. An execution once found is kept by its ARN (moto never forgets an execution
+          while its state machine exists)."""
+        import moto.dynamodb.models as dynamodb_models
+        import moto.sns.models as sns_models
+        from moto.dynamodb.models import DynamoDBBackend
+        from moto.dynamodb.models.dynamo_type import DynamoType
+        from moto.dynamodb.models.table import Table
+        from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+        real_copy = dynamodb_models.copy
+
+        class TableBackupIsItemBackup:
+            """`copy` as moto's dynamodb models see it: a Table is not copied (the items are, below)."""
+
+            @staticmethod
+            def deepcopy(value: Any, *args: Any) -> Any:
+                return value if isinstance(value, Table) else real_copy.deepcopy(value, *args)
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(real_copy, name)
+
+        original_transact = DynamoDBBackend.transact_write_items
+
+        def item_keys(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, Any, Any]]:
+            keys = []
+            for item in transact_items:
+                for op_type, op in item.items():
+                    table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+                    attrs = op.get("Item" if op_type == "Put" else "Key") if table is not None else None
+                    if not isinstance(attrs, dict) or table.hash_key_attr not in attrs:
+                        continue
+                    range_attr = table.range_key_attr
+                    if range_attr is not None and range_attr not in attrs:
+                        continue
+                    hash_key = DynamoType(attrs[table.hash_key_attr])
+                    range_key = DynamoType(attrs[range_attr]) if range_attr is not None else None
+                    keys.append((table, hash_key, range_key))
+            return keys
+
+        def transact_write_items(backend: Any, transact_items: list[dict[str, Any]]) -> None:
+            backups = []
+            for table, hash_key, range_key in item_keys(backend, transact_items):
+                stored = table.items.get(hash_key)
+                current = stored.get(range_key) if range_key is not None and stored is not None else stored
+                backups.append((table, hash_key, range_key, real_copy.deepcopy(current)))
+            try:
+                original_transact(backend, transact_items)
+            except BaseException:
+                for table, hash_key, range_key, item in reversed(backups):
+                    if range_key is None:
+                        if item is None:
+                            table.items.pop(hash_key, None)
+                        else:
+                            table.items[hash_key] = item
+                    elif item is None:
+                        table.items.get(hash_key, {}).pop(range_key, None)
+                    else:
+                        table.items[hash_key][range_key] = item
+                raise
+
+        real_builder = sns_models.cryptography.x509.CertificateBuilder
+        certificates: dict[int, Any] = {}
+        certificates_lock = threading.Lock()
+
+        class OneCertificatePerKey:
+            """The builder moto's SNS uses, answering every `sign(key)` with the certificate of that key."""
+
+            def __init__(self) -> None:
+                self._steps: list[tuple[str, tuple[Any, ...]]] = []
+
+            def __getattr__(self, name: str) -> Any:
+                def step(*args: Any) -> OneCertificatePerKey:
+                    self._steps.append((name, args))
+                    return self
+
+                return step
+
+            def sign(self, key: Any, algorithm: Any, *args: Any) -> Any:
+                with certificates_lock:
+                    if id(key) not in certificates:
+                        builder = real_builder()
+                        for name, step_args in self._steps:
+                            builder = getattr(builder, name)(*step_args)
+                        certificates[id(key)] = (key, builder.sign(key, algorithm, *args))
+                    return certificates[id(key)][1]
+
+        x509 = types.SimpleNamespace(**vars(sns_models.cryptography.x509))
+        x509.CertificateBuilder = OneCertificatePerKey
+        cryptography = types.SimpleNamespace(x509=x509)
+        original_describe = StepFunctionsParserBackend.describe_execution
+        found: dict[tuple[int, str], Any] = {}
+
+        def describe_execution(backend: Any, execution_arn: str) -> Any:
+            execution = found.get((id(backend), execution_arn))
+            if execution is None:
+                execution = original_describe(backend, execution_arn)
+                found[id(backend), execution_arn] = execution
+            return execution
+
+        return [
+            mock.patch.object(StepFunctionsParserBackend, "describe_execution", describe_execution),
+            mock.patch.object(dynamodb_models, "copy", TableBackupIsItemBackup()),
+            mock.patch.object(DynamoDBBackend, "transact_write_items", transact_write_items),
+            mock.patch.object(sns_models, "cryptography", cryptography),
+        ]
 
     @staticmethod
     def _client_cache_patches() -> list[Any]:

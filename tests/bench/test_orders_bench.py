@@ -9,7 +9,7 @@ import pytest
 
 from bench import prices
 from bench.core import BenchError
-from bench.orders import EXPECTED_STATUS, MIX, check_outcomes, cost_per_million, generate_orders, kinds_for
+from bench.orders import EXPECTED_STATUS, MIX, check_outcomes, cost_per_million, generate_orders, kinds_for, plan
 from localrun.emulator import ApiCall, request_units
 
 
@@ -126,3 +126,12 @@ def test_retry_waits_lengthen_an_express_execution():
         cost_per_million(waited)["express_orchestration_usd"]
         > cost_per_million(measured())["express_orchestration_usd"]
     )
+
+
+def test_the_bench_runs_the_small_batch_at_each_concurrency_then_the_large_one_at_the_highest():
+    assert plan(1000, 100, (1, 8)) == [(100, 1), (100, 8), (1000, 8)]
+    assert plan(1000, 100, (8, 1)) == [(100, 8), (100, 1), (1000, 8)]
+
+
+def test_a_run_no_larger_than_the_small_batch_is_measured_once_per_concurrency():
+    assert plan(80, 100, (1, 8)) == [(80, 1), (80, 8)]
