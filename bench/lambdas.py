@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .core import ROOT, BenchError, Figure, Section, median, run_command
+from .core import ROOT, BenchError, Figure, Section, median, progress, run_command
 
 ASSEMBLY = ROOT / "cdk.out"
 STACKS = ("OrderProcessing-dev", "DataPlatform-dev")
@@ -321,11 +321,11 @@ def run(*, runs: int = 5, warmup: int = 1, assembly: Path = ASSEMBLY) -> Section
         section.figures += [*found, Figure(f"{name}: package", round(zipped / 1024, 1), "KB zipped", ("<=", 100.0))]
         cold, floor, ratio, first = found
         verdict = "" if ratio.met else ", MISSED"
-        print(
-            f"lambdas: {name} cold import {cold.value / 1000:.3f} s, floor {floor.value / 1000:.3f} s "
-            f"({ratio.value:.2f}x floor{verdict}); with the first event {first.value / 1000:.3f} s",
-            file=sys.stderr,
-            flush=True,
+        progress(
+            "lambdas",
+            f"{name} cold import",
+            f"{cold.value / 1000:.3f} s, floor {floor.value / 1000:.3f} s ({ratio.value:.2f}x floor{verdict}); "
+            f"with the first event {first.value / 1000:.3f} s",
         )
         details["functions"][name] = {
             "stack": handler["stack"],
