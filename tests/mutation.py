@@ -42,6 +42,43 @@ def prepare(workspace: Path) -> None:
     (workspace / "mutants" / "lambdas").symlink_to("src", target_is_directory=True)
 
 
+# The DAG's helper package, mutated: dags/financial_etl is laid out as src/financial_etl (its import name), and the
+# tests find it where they look, dags/ on the path, through mutants/dags/financial_etl -> the mutated copy. The
+# judges are tests/dags (they parse the DAG and exercise the helpers; none needs Spark), but for the requirements
+# check, which reads stacks/ and no helper.
+ETL_CONFIG = """[tool.mutmut]
+source_paths = ["src"]
+only_mutate = ["src/financial_etl/*"]
+also_copy = ["localrun", "statemachines", "lambdas"]
+pytest_add_cli_args_test_selection = ["tests/dags", "--ignore=tests/dags/test_requirements.py"]
+pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "no:xdist", "-W", "ignore"]
+use_git_change_detection = false
+"""
+
+
+def prepare_etl(workspace: Path) -> None:
+    shutil.rmtree(workspace, ignore_errors=True)
+    workspace.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache")
+    for source in ("localrun", "statemachines", "lambdas", "tests"):
+        shutil.copytree(ROOT / source, workspace / source, ignore=ignore)
+    shutil.copytree(ROOT / "dags" / "financial_etl", workspace / "src" / "financial_etl", ignore=ignore)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    start = pyproject.index("[tool.mutmut]")
+    after = pyproject.find("\n[", start + 1)
+    rest = pyproject[after:] if after != -1 else ""
+    (workspace / "pyproject.toml").write_text(pyproject[:start] + ETL_CONFIG + rest)
+    dags = workspace / "mutants" / "dags"
+    shutil.copytree(ROOT / "dags", dags, ignore=shutil.ignore_patterns("financial_etl", "__pycache__", "*.pyc"))
+    (dags / "financial_etl").symlink_to(Path("..") / "src" / "financial_etl", target_is_directory=True)
+
+
+TARGETS = {
+    "orders": (ROOT / "out" / "mutation", prepare, Path("src") / "order_domain"),
+    "etl": (ROOT / "out" / "mutation-etl", prepare_etl, Path("src") / "financial_etl"),
+}
+
+
 def run_mutmut(workspace: Path, env: dict[str, str]) -> None:
     """`mutmut run` with one child; its progress goes to the terminal, or to mutmut.log when there is none."""
     command = [str(Path(sys.executable).with_name("mutmut")), "run", "--max-children", "1"]
@@ -69,13 +106,13 @@ def diff(workspace: Path, path: Path, name: str) -> str:
         os.chdir(here)
 
 
-def statuses(workspace: Path) -> tuple[dict[str, dict[str, str]], dict[str, Path]]:
+def statuses(workspace: Path, mutated: Path = MUTATED) -> tuple[dict[str, dict[str, str]], dict[str, Path]]:
     """Mutant name -> mutmut status, per module (order_domain.rules, ...); and each mutant's source path."""
     from mutmut.stats import status_by_exit_code
 
     by_module: dict[str, dict[str, str]] = {}
     paths: dict[str, Path] = {}
-    for meta in sorted((workspace / "mutants" / MUTATED).rglob("*.py.meta")):
+    for meta in sorted((workspace / "mutants" / mutated).rglob("*.py.meta")):
         source = meta.relative_to(workspace / "mutants").with_suffix("")
         module = ".".join(source.relative_to("src").with_suffix("").parts)
         codes = json.loads(meta.read_text())["exit_code_by_key"]
@@ -112,15 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.mutation", description=__doc__.splitlines()[0])
     parser.add_argument("--assembly", type=Path, required=True, help="a synthesized cloud assembly (cdk.out)")
     parser.add_argument("--fail-under", type=float, default=0.0, help="exit 1 when the score is lower (percent)")
-    parser.add_argument("--workspace", type=Path, default=WORKSPACE)
+    parser.add_argument("--target", choices=sorted(TARGETS), default="orders", help="what to mutate (default orders)")
+    parser.add_argument("--workspace", type=Path, help="default out/mutation (orders), out/mutation-etl (etl)")
     args = parser.parse_args(argv)
 
-    workspace = args.workspace.resolve()
-    prepare(workspace)
+    default_workspace, prepare_target, mutated = TARGETS[args.target]
+    workspace = (args.workspace or default_workspace).resolve()
+    prepare_target(workspace)
     env = {**os.environ, "ORDER_TESTS_ASSEMBLY": str(args.assembly.resolve())}
     run_mutmut(workspace, env)
 
-    by_module, paths = statuses(workspace)
+    by_module, paths = statuses(workspace, mutated)
     status_of = {name: status for found in by_module.values() for name, status in found.items()}
     survivors = sorted(name for name, status in status_of.items() if status not in KILLED)
     with (workspace / "survivors.txt").open("w") as out:

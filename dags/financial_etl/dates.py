@@ -7,12 +7,12 @@ import datetime as dt
 import re
 from typing import Any
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def parse_business_date(value: Any) -> str:
     """A YYYY-MM-DD string that is a real date, or ValueError (it ends up in paths and SQL literals)."""
-    if not isinstance(value, str) or not _DATE.match(value):
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise ValueError(f"business_date must be YYYY-MM-DD, got {value!r}")
     dt.date.fromisoformat(value)
     return value
