@@ -158,3 +158,70 @@ def test_a_publish_that_fails_is_logged_and_never_fails_the_callback(caplog):
         notify_failure({"ti": ti, "dag_run": None})
     assert "could not publish the failure notification" in caplog.text
     assert "SNS is down" in caplog.text
+
+
+# ---- the warehouse load -------------------------------------------------------------------------------
+
+
+def _not_null_columns(statement: str) -> set[str]:
+    """The columns a CREATE TABLE statement declares NOT NULL, read by sqlglot in Redshift's dialect."""
+    import sqlglot
+    from sqlglot import exp
+
+    created = sqlglot.parse_one(statement, read="redshift")
+    return {
+        column.name
+        for column in created.find_all(exp.ColumnDef)
+        if any(isinstance(c.kind, exp.NotNullColumnConstraint) for c in column.constraints)
+    }
+
+
+def test_the_fact_table_refuses_nulls_where_redshift_must_and_the_staging_table_takes_any_row():
+    from financial_etl.config import EtlConfig
+    from financial_etl.warehouse import NOT_NULL, load_statements
+
+    statements = load_statements(EtlConfig.from_mapping(SETTINGS).redshift, "s3://c/t/", "2026-11-23")
+    fact = next(s for s in statements if s.startswith("CREATE TABLE IF NOT EXISTS"))
+    staging = next(s for s in statements if s.startswith("CREATE TEMP TABLE"))
+    assert _not_null_columns(fact) == NOT_NULL | {"business_date"}
+    assert _not_null_columns(staging) == set()
+
+
+class Hooks:
+    """S3Hook and RedshiftDataHook stand-ins that record the connection each was made with."""
+
+    def __init__(self, warehouse_rows: int):
+        self.connections: list[tuple[str, str | None]] = []
+        self.rows = warehouse_rows
+        hooks = self
+
+        class S3:
+            def __init__(self, aws_conn_id=None):
+                hooks.connections.append(("s3", aws_conn_id))
+
+            def read_key(self, key, bucket):
+                return json.dumps({"curated_rows": 7})
+
+        class Data:
+            def __init__(self, aws_conn_id=None):
+                hooks.connections.append(("redshift-data", aws_conn_id))
+                self.conn = SimpleNamespace(get_statement_result=lambda Id: {"Records": [[{"longValue": hooks.rows}]]})
+
+            def execute_query(self, sql, **kwargs):
+                return SimpleNamespace(statement_id="s-1")
+
+        self.s3, self.data = S3, Data
+
+
+def test_the_load_reads_the_reconciliation_and_loads_through_the_dags_aws_connection():
+    from financial_etl.config import EtlConfig
+    from financial_etl.warehouse import load_warehouse
+
+    hooks = Hooks(warehouse_rows=7)
+    with (
+        mock.patch("airflow.providers.amazon.aws.hooks.s3.S3Hook", hooks.s3),
+        mock.patch("airflow.providers.amazon.aws.hooks.redshift_data.RedshiftDataHook", hooks.data),
+    ):
+        loaded = load_warehouse(EtlConfig.from_mapping(SETTINGS), "2026-11-23")
+    assert hooks.connections == [("s3", "aws_default"), ("redshift-data", "aws_default")]
+    assert loaded == {"business_date": "2026-11-23", "expected_rows": 7, "warehouse_rows": 7}
