@@ -225,3 +225,27 @@ def test_the_load_reads_the_reconciliation_and_loads_through_the_dags_aws_connec
         loaded = load_warehouse(EtlConfig.from_mapping(SETTINGS), "2026-11-23")
     assert hooks.connections == [("s3", "aws_default"), ("redshift-data", "aws_default")]
     assert loaded == {"business_date": "2026-11-23", "expected_rows": 7, "warehouse_rows": 7}
+
+
+def test_a_failure_context_without_task_instance_or_run_still_gives_a_message():
+    assert failure_message({}) == {
+        "event": "task_failed",
+        "dag_id": None,
+        "task_id": None,
+        "run_id": None,
+        "try_number": None,
+        "business_date": None,
+        "exception": "None",
+        "log_url": None,
+    }
+
+
+def test_the_business_date_of_a_run_object_without_conf_or_due_time_comes_from_the_interval():
+    assert business_date(object(), dt.datetime(2026, 11, 24, 2, tzinfo=dt.UTC)) == "2026-11-23"
+
+
+def test_etl_location_of_an_event_triggered_run_is_at_its_conf_business_date():
+    run = SimpleNamespace(conf={"business_date": "2026-01-15"})
+    with mock.patch.dict(os.environ, SECTION):
+        location = macros.etl_location("quarantine", run, dt.datetime(2026, 11, 24, 2, tzinfo=dt.UTC))
+    assert location == "s3://value-curated_bucket/quarantine/business_date=2026-01-15/"
