@@ -1,4 +1,4 @@
-"""Command line: `python -m localrun orders ...` and `python -m localrun etl ...` (see README, "Run it locally")."""
+"""Command line: `python -m localrun orders|etl|mwaa|upload ...` (see README, "Run it locally")."""
 
 from __future__ import annotations
 
@@ -67,7 +67,13 @@ def _etl(args: argparse.Namespace) -> int:
         raise InputError("--generate must be at least 1")
     try:
         reconciliation = run_etl(
-            args.date, args.out, transactions=args.transactions, market_data=args.market_data, generate=args.generate
+            args.date,
+            args.out,
+            transactions=args.transactions,
+            market_data=args.market_data,
+            generate=args.generate,
+            assembly=args.assembly,
+            stack=args.stack,
         )
     except EtlRunError as exc:
         print(f"error: the ETL run failed: {exc}", file=sys.stderr)
@@ -132,6 +138,15 @@ def main(argv: list[str] | None = None) -> int:
     etl.add_argument("--market-data", type=Path, help="FX rates CSV: currency,usd_rate (default: generated)")
     etl.add_argument("--generate", type=int, default=200, help="rows of the generated day (default 200)")
     etl.add_argument("--out", type=Path, required=True, help="DIR for reconciliation.json, quarantine.csv, reports/...")
+    etl.add_argument(
+        "--cdk-out",
+        dest="assembly",
+        metavar="DIR",
+        type=Path,
+        default=Path("cdk.out"),
+        help="DIR: the cloud assembly whose DataPlatform stack is emulated (default cdk.out, from `make synth`)",
+    )
+    etl.add_argument("--stack", help="stack name, when the assembly holds several DataPlatform stacks")
     etl.set_defaults(handler=_etl)
     register_mwaa(commands)  # mwaa, upload (localrun/mwaa/cli.py)
     args = parser.parse_args(argv)

@@ -1,20 +1,27 @@
-"""An in-process AWS for the financial ETL DAG: moto for S3, SNS and the Glue job definitions, plus:
+"""The data platform's engines, the parts of Glue and Redshift that moto does not run. One `GlueEngine` serves every
+runner that emulates the DataPlatform stack (`localrun etl`, `localrun mwaa`), always behind
+`localrun.platform.TemplatePlatform`, which creates the template's resources (buckets, Glue jobs, topic, secret,
+rules) and tells the engine their names. The engine has no resources of its own:
 
-* the reports bucket has Object Lock with a default retention, as prod's: moto then refuses a PutObject
-  without Content-MD5 or a checksum header, as S3 does (MissingUploadObjectWithObjectLockHeaders);
-* Glue job runs execute the job's script (the copy uploaded to the scripts bucket, i.e. `jobs/`) on a
-  local Spark session, synchronously inside StartJobRun. Spark reads and writes a local mirror of the
-  emulated buckets: every bucket is copied out before a run and copied back after it (new, changed and
-  deleted objects), so the jobs see `file://` paths where Glue sees `s3://` ones. Only what Spark changed
-  in the mirror is copied back: objects a job's driver writes with boto3 (the published reports) stay. The
-  arguments in `BOTO3_ARGUMENTS` name locations a job writes with boto3, not Spark: they stay `s3://`;
-* the Redshift Data API (ExecuteStatement, BatchExecuteStatement, DescribeStatement,
-  GetStatementResult) runs for real on `localrun.redshift.Warehouse` (DuckDB behind sqlglot).
+* Glue job runs execute the job's script (the copy the template's deployment uploaded from `jobs/`) on a local
+  Spark session, inside StartJobRun (`asynchronous=False`, for `dag.test()`) or on a thread of their own
+  (`asynchronous=True`, as on Glue: RUNNING until the script ends). Spark reads and writes a local mirror of the
+  emulated buckets: every bucket is copied out before a run and copied back after it (new, changed and deleted
+  objects), so the jobs see `file://` paths where Glue sees `s3://` ones. Only what Spark changed in the mirror
+  is copied back: objects a job's driver writes with boto3 (the published reports) stay. The arguments in
+  `BOTO3_ARGUMENTS` name locations a job writes with boto3, not Spark: they stay `s3://`. The run's output
+  (what the script prints, and the error that ended it) goes to CloudWatch Logs as Glue writes it, under the
+  job's `--custom-logGroup-prefix`;
+* a bucket with Object Lock and a default retention (prod's reports bucket) refuses a PutObject without
+  Content-MD5 or a checksum header as S3 does (400 InvalidRequest; moto uses its own error code);
+* the Redshift Data API (ExecuteStatement, BatchExecuteStatement, DescribeStatement, GetStatementResult) runs for
+  real on `localrun.redshift.Warehouse` (DuckDB behind sqlglot).
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
@@ -23,6 +30,7 @@ import shutil
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import uuid
 from collections.abc import Iterator
@@ -33,34 +41,19 @@ from unittest import mock
 
 import boto3
 
-from .emulator import LOCAL_ENV, ROOT
+from .emulator import LOCAL_ENV
 from .redshift import Result, StatementError, Warehouse
 from .session import MockedAws
 from .template import ACCOUNT, REGION
 
-JOBS = ROOT / "jobs"
-PREFIX = "local-financial-etl"
-BUCKETS = {
-    "landing_bucket": f"{PREFIX}-landing",
-    "raw_bucket": f"{PREFIX}-raw",
-    "curated_bucket": f"{PREFIX}-curated",
-    "reports_bucket": f"{PREFIX}-reports",
-}
-SCRIPTS_BUCKET = f"{PREFIX}-scripts"
-SCRIPTS_PREFIX = "glue/scripts"
-TEMP_DIR = f"s3://{BUCKETS['raw_bucket']}/_glue-temp"
+log = logging.getLogger(__name__)
+
 # Locations a job's driver writes with boto3 (jobs/generate_reports.py publishes there): not mirrored.
 BOTO3_ARGUMENTS = frozenset({"--reports_path"})
-# The reports bucket's default retention (prod: reportsObjectLockYears, COMPLIANCE mode); a day is enough here.
-REPORTS_LOCK_DAYS = 1
-GLUE_TASKS = ("extract_transactions", "extract_market_data", "transform_data", "generate_reports")
-COPY_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-redshift-copy"
-WORKGROUP = f"{PREFIX}-workgroup"
-DATABASE = "finance"
-
-
-def glue_job_name(task: str) -> str:
-    return f"{PREFIX}-{task.replace('_', '-')}"
+# Glue 5.0 writes a run's stdout and stderr to `<prefix>/output` and its error to `<prefix>/error`, in a stream
+# named by the run id (docs.aws.amazon.com/glue/latest/dg/monitor-continuous-logging.html); without
+# --custom-logGroup-prefix the prefix is /aws-glue/jobs.
+DEFAULT_LOG_GROUP_PREFIX = "/aws-glue/jobs"
 
 
 @dataclass
@@ -82,35 +75,39 @@ class Statement:
     results: list[Result] = field(default_factory=list)
 
 
-class DataPlatform(MockedAws):
-    """Context manager: `with DataPlatform() as aws: aws.put_landing(...)`; one Spark session per process."""
+class GlueEngine(MockedAws):
+    """Context manager: Glue runs on local Spark and the Data API on DuckDB, over moto; one Spark session per
+    process. `buckets`, `scripts_bucket` and `topic_arn` are the template's (set by `TemplatePlatform`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, warehouse_path: Path | None = None, asynchronous: bool = True) -> None:
         super().__init__()
+        self.asynchronous = asynchronous
         self.job_runs: list[JobRun] = []
-        # the buckets Spark sees through the mirror (a platform built from a template names its own)
-        self.buckets: dict[str, str] = dict(BUCKETS)
-        self.scripts_bucket = SCRIPTS_BUCKET
+        # the buckets Spark sees through the mirror: logical id -> name
+        self.buckets: dict[str, str] = {}
+        self.scripts_bucket = ""
+        self.topic_arn = ""
         # job name -> one injected crash after the job wrote its output (tests of clearing and resuming)
         self.crash_after_write: set[str] = set()
+        # called as on_job_end(job name, run id, state, error) when a run ends (Glue's state-change event)
+        self.on_job_end: Any = None
         self.statements: dict[str, Statement] = {}
-        self.warehouse = Warehouse(self._fetch_prefix)
-        self.topic_arn = ""
+        self.warehouse = Warehouse(self._fetch_prefix, ":memory:" if warehouse_path is None else str(warehouse_path))
         # the buckets' local mirror for Spark and the objects fetched for COPY, removed on exit
-        self._workspace = Path(tempfile.mkdtemp(prefix="localrun-etl-"))
+        self._workspace = Path(tempfile.mkdtemp(prefix="localrun-glue-"))
         self._mirror = self._workspace / "s3"
         # bucket -> key -> body as copied to the mirror before a job run
         self._mirrored: dict[str, dict[str, bytes]] = {}
         self._lock = threading.Lock()
+        self._starting = threading.Lock()
+        self._stopping = threading.Event()
 
     # ---- lifecycle ------------------------------------------------------------------------------------
 
-    def __enter__(self) -> DataPlatform:
+    def __enter__(self) -> GlueEngine:
         self._start(LOCAL_ENV)
         try:
             self._install_patches()
-            self._create_resources()
-            self._set_env(self.airflow_settings())
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -121,50 +118,12 @@ class DataPlatform(MockedAws):
         self.warehouse.close()
         shutil.rmtree(self._workspace, ignore_errors=True)
 
+    def stop_background(self) -> None:
+        """No more job-end events: the process is stopping."""
+        self._stopping.set()
+
     def client(self, service: str) -> Any:
         return boto3.client(service, region_name=REGION)
-
-    def airflow_settings(self) -> dict[str, str]:
-        """The `[financial_etl]` section as MWAA would export it, plus an aws_default connection."""
-        values = {
-            **BUCKETS,
-            **{f"glue_job_{task}": glue_job_name(task) for task in GLUE_TASKS},
-            "redshift_workgroup": WORKGROUP,
-            "redshift_database": DATABASE,
-            "redshift_copy_role_arn": COPY_ROLE_ARN,
-            "operations_topic_arn": self.topic_arn,
-        }
-        env = {f"AIRFLOW__FINANCIAL_ETL__{key.upper()}": value for key, value in values.items()}
-        env["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps({"conn_type": "aws", "extra": {"region_name": REGION}})
-        return env
-
-    def _create_resources(self) -> None:
-        s3 = self.client("s3")
-        for bucket in [*BUCKETS.values(), SCRIPTS_BUCKET]:
-            locked = bucket == BUCKETS["reports_bucket"]
-            s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=locked)
-        s3.put_object_lock_configuration(
-            Bucket=BUCKETS["reports_bucket"],
-            ObjectLockConfiguration={
-                "ObjectLockEnabled": "Enabled",
-                "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Days": REPORTS_LOCK_DAYS}},
-            },
-        )
-        for script in sorted(JOBS.glob("*.py")):
-            s3.upload_file(str(script), SCRIPTS_BUCKET, f"{SCRIPTS_PREFIX}/{script.name}")
-        self.topic_arn = self.client("sns").create_topic(Name=f"{PREFIX}-operations")["TopicArn"]
-        glue = self.client("glue")
-        for task in GLUE_TASKS:
-            glue.create_job(
-                Name=glue_job_name(task),
-                Role=f"arn:aws:iam::{ACCOUNT}:role/{PREFIX}-glue",
-                Command={"Name": "glueetl", "ScriptLocation": f"s3://{SCRIPTS_BUCKET}/{SCRIPTS_PREFIX}/{task}.py"},
-                DefaultArguments={
-                    "--extra-py-files": f"s3://{SCRIPTS_BUCKET}/{SCRIPTS_PREFIX}/common.py",
-                    "--TempDir": TEMP_DIR,
-                },
-                GlueVersion="5.0",
-            )
 
     # ---- S3 -------------------------------------------------------------------------------------------
 
@@ -243,12 +202,12 @@ class DataPlatform(MockedAws):
     # ---- Glue -----------------------------------------------------------------------------------------
 
     def run_glue_job(self, job_name: str, run_id: str, script_location: str, arguments: dict[str, str]) -> JobRun:
-        """Execute the job's script on local Spark with its arguments (s3:// locations mirrored)."""
-        import time
-
+        """Execute the job's script on local Spark with its arguments (s3:// locations mirrored); what it prints
+        and the error that ends it go to the run's CloudWatch Logs streams."""
         run = JobRun(job_name=job_name, run_id=run_id, arguments=dict(arguments))
         self.job_runs.append(run)
         started = time.monotonic()
+        output = _Tee(sys.stderr)
         with self._lock:
             self._sync_down()
             script = Path(self._local(script_location).removeprefix("file://"))
@@ -266,8 +225,8 @@ class DataPlatform(MockedAws):
             sys.argv = argv
             try:
                 local_spark()
-                # what the job prints goes to its log on Glue; locally to stderr, away from the CLI's summary
-                with contextlib.redirect_stdout(sys.stderr):
+                # what the job prints goes to its log on Glue; locally to stderr too, away from the CLI's summary
+                with contextlib.redirect_stdout(output):
                     runpy.run_path(str(script), run_name="__main__")
                 self._sync_up()
                 if job_name in self.crash_after_write:
@@ -278,14 +237,51 @@ class DataPlatform(MockedAws):
                 run.state = "FAILED"
                 # as Glue reports it: the job's own locations, not the local mirror it ran on
                 run.error = self._remote(f"{type(exc).__name__}: {exc}")
-                logging.getLogger(__name__).debug("Glue job %s failed:\n%s", job_name, traceback.format_exc())
+                log.debug("Glue job %s failed:\n%s", job_name, traceback.format_exc())
             finally:
                 sys.path[:] = saved_path
                 sys.argv = saved_argv
                 for name in ("common",):
                     sys.modules.pop(name, None)
         run.seconds = time.monotonic() - started
+        self._write_logs(run, self._remote(output.getvalue()))
         return run
+
+    def _write_logs(self, run: JobRun, output: str) -> None:
+        """The run's stdout to `<prefix>/output` and its error to `<prefix>/error`, stream = run id, as Glue 5.0."""
+        prefix = self.log_group_prefix(run.arguments)
+        logs = self.client("logs")
+        now = int(time.time() * 1000)
+        for suffix, text in (("output", output), ("error", run.error or "")):
+            group = f"{prefix}/{suffix}"
+            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                logs.create_log_group(logGroupName=group)
+            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+                logs.create_log_stream(logGroupName=group, logStreamName=run.run_id)
+            events = [{"timestamp": now, "message": line} for line in text.splitlines() if line.strip()]
+            if events:
+                logs.put_log_events(logGroupName=group, logStreamName=run.run_id, logEvents=events)
+
+    def log_group_prefix(self, arguments: dict[str, str]) -> str:
+        return arguments.get("--custom-logGroup-prefix", DEFAULT_LOG_GROUP_PREFIX)
+
+    def _run_job(self, job: Any, fake_run: Any) -> None:
+        """One run of a job to its end state (on the caller's thread, or on its own when asynchronous)."""
+        from moto.core.utils import utcnow
+
+        try:
+            run = self.run_glue_job(
+                job.name, fake_run.job_run_id, job.command["ScriptLocation"], fake_run.arguments or {}
+            )
+        except Exception as exc:  # the engine itself failed (e.g. the mirror): the run fails, never hangs RUNNING
+            log.exception("Glue job %s could not run", job.name)
+            run = JobRun(job.name, fake_run.job_run_id, {}, state="FAILED", error=f"{type(exc).__name__}: {exc}")
+        fake_run.local_error = run.error
+        fake_run.local_seconds = run.seconds
+        fake_run.completed_on = utcnow()
+        fake_run.local_state = run.state
+        if self.on_job_end is not None and not self._stopping.is_set():
+            self.on_job_end(job.name, fake_run.job_run_id, run.state, run.error)
 
     # ---- Redshift Data API ----------------------------------------------------------------------------
 
@@ -301,39 +297,55 @@ class DataPlatform(MockedAws):
     # ---- patches --------------------------------------------------------------------------------------
 
     def _install_patches(self) -> None:
+        from moto.glue.exceptions import ConcurrentRunsExceededException
         from moto.glue.models import FakeJobRun, GlueBackend
         from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
         from moto.s3.exceptions import MissingUploadObjectWithObjectLockHeaders
 
-        platform = self
-        original_start = GlueBackend.start_job_run
-        original_as_dict = FakeJobRun.as_dict
+        engine = self
+        moto_start = GlueBackend.start_job_run
+        moto_as_dict = FakeJobRun.as_dict
 
         def start_job_run(backend: Any, name: str, *args: Any, **kwargs: Any) -> str:
-            run_id = original_start(backend, name, *args, **kwargs)
+            """Glue's StartJobRun: refused beyond the job's MaxConcurrentRuns, RUNNING until the script ends (moto
+            jumps to SUCCEEDED without running anything)."""
             job = backend.get_job(name)
-            fake_run = next(r for r in job.job_runs if r.job_run_id == run_id)
-            run = platform.run_glue_job(name, run_id, job.command["ScriptLocation"], fake_run.arguments or {})
-            fake_run.status = run.state
-            fake_run.local_error = run.error
+            with engine._starting:  # the endpoint serves requests on many threads
+                running = [run for run in job.job_runs if getattr(run, "local_state", None) == "RUNNING"]
+                if len(running) >= int((job.execution_property or {}).get("MaxConcurrentRuns", 1)):
+                    raise ConcurrentRunsExceededException(f"Job with name {name} already running")
+                run_id = moto_start(backend, name, *args, **kwargs)
+                fake_run = next(run for run in job.job_runs if run.job_run_id == run_id)
+                fake_run.local_state = "RUNNING"
+            if engine.asynchronous:
+                threading.Thread(target=engine._run_job, args=(job, fake_run), name=f"glue-{name}", daemon=True).start()
+            else:
+                engine._run_job(job, fake_run)
             return run_id
 
         def as_dict(fake_run: Any) -> dict[str, Any]:
-            result = original_as_dict(fake_run)
+            result = moto_as_dict(fake_run)
+            state = getattr(fake_run, "local_state", None)
+            if state is not None:
+                result["JobRunState"] = state
+                result["ExecutionTime"] = int(getattr(fake_run, "local_seconds", 0))
+                result["LogGroupName"] = engine.log_group_prefix(fake_run.arguments or {})
+                if state == "RUNNING":
+                    result.pop("CompletedOn", None)
             if getattr(fake_run, "local_error", None):
                 result["ErrorMessage"] = fake_run.local_error
             return result
 
         def execute_statement(response: Any) -> tuple[int, dict, str]:
-            statement = platform.run_statements([response._get_param("Sql")])
+            statement = engine.run_statements([response._get_param("Sql")])
             return 200, {}, json.dumps({"Id": statement.id, "Database": response._get_param("Database")})
 
         def batch_execute_statement(response: Any) -> tuple[int, dict, str]:
-            statement = platform.run_statements(response._get_param("Sqls"))
+            statement = engine.run_statements(response._get_param("Sqls"))
             return 200, {}, json.dumps({"Id": statement.id, "Database": response._get_param("Database")})
 
         def describe_statement(response: Any) -> tuple[int, dict, str]:
-            statement = platform.statements[response._get_param("Id")]
+            statement = engine.statements[response._get_param("Id")]
             last = statement.results[-1] if statement.results else Result()
             body = {
                 "Id": statement.id,
@@ -347,7 +359,7 @@ class DataPlatform(MockedAws):
             return 200, {}, json.dumps(body)
 
         def get_statement_result(response: Any) -> tuple[int, dict, str]:
-            result = platform.statements[response._get_param("Id")].results[-1]
+            result = engine.statements[response._get_param("Id")].results[-1]
             return (
                 200,
                 {},
@@ -373,6 +385,18 @@ class DataPlatform(MockedAws):
         ]
         for patcher in patches:
             self._patch(patcher)
+
+
+class _Tee(io.StringIO):
+    """A job's stdout: kept for its CloudWatch Logs stream and passed on to `echo` (stderr) as it is written."""
+
+    def __init__(self, echo: Any) -> None:
+        super().__init__()
+        self._echo = echo
+
+    def write(self, text: str) -> int:
+        self._echo.write(text)
+        return super().write(text)
 
 
 def object_lock_put_refused_as_s3(error: Any) -> None:

@@ -1,9 +1,12 @@
 """`python -m localrun etl`: one business date through the real `financial_etl_pipeline` DAG, offline.
 
-The DAG is parsed from `dags/` and run with Airflow's `dag.test()` against `DataPlatform` (moto S3 and SNS,
-Glue job runs on local Spark with the `jobs/` scripts, the Redshift Data API on DuckDB). The runner plays
-the parts outside the platform: it drops the day's files in the landing bucket, triggers the run with
-`conf={"business_date": ...}`, and reads the outcome back from the buckets and the warehouse."""
+The DAG is parsed from `dags/` and run with Airflow's `dag.test()` against `TemplatePlatform`, the emulated
+DataPlatform stack that `localrun mwaa` serves too, built from the synthesized template (`--cdk-out`): its
+buckets, its Glue jobs (run on local Spark with the scripts its deployment uploads from `jobs/`), its topic, and
+the MWAA environment's `[financial_etl]` options, which the DAG reads as it reads them on MWAA. The Redshift Data
+API runs on DuckDB. The runner plays the parts outside the platform: it drops the day's files in the landing
+bucket, triggers the run with `conf={"business_date": ...}`, and reads the outcome back from the buckets and the
+warehouse."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 import random
 import shutil
 import sys
@@ -19,11 +23,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from .airflow_env import load_dag, migrate_database, prepare_airflow
-from .data_platform import BUCKETS, GLUE_TASKS, DataPlatform, glue_job_name
 from .emulator import ROOT
+from .mwaa.airflow import configuration_env
 from .orders import InputError
+from .platform import TemplatePlatform
+from .template import REGION, Template, find_template
 
 if str(ROOT / "jobs") not in sys.path:
     sys.path.insert(0, str(ROOT / "jobs"))
@@ -37,6 +44,7 @@ from common import (
 REPORTS = ("currency_transaction_report", "structuring_candidates", "daily_totals")
 MARKET_DATA_NAME = "fx_rates.csv"
 DEFAULT_ROWS = 200
+DEFAULT_ASSEMBLY = Path("cdk.out")
 FX_RATES = {"USD": "1", "EUR": "1.0842150000", "GBP": "1.2654300000", "JPY": "0.0066870000", "CHF": "1.1291000000"}
 FAULT_RATE = 0.03
 # What banks' descriptions hold: commas and quotes inside a value, non-ASCII text. No line break: the benchmark
@@ -150,30 +158,62 @@ class DayRun:
 
 
 class EtlSession:
-    """The emulated platform plus Airflow, for one or more DAG runs: `with EtlSession() as etl: ...`."""
+    """The emulated platform plus Airflow, for one or more DAG runs: `with EtlSession(cdk_out) as etl: ...`.
 
-    def __init__(self) -> None:
+    The platform is the synthesized DataPlatform stack of the assembly (`stack`: which one, when it holds
+    several); without an assembly, TemplateError says to run `make synth`."""
+
+    def __init__(self, assembly: Path = DEFAULT_ASSEMBLY, stack: str | None = None) -> None:
+        name, body = find_template(Path(assembly), "AWS::MWAA::Environment", stack)
         prepare_airflow()
-        self.platform = DataPlatform()
+        self.aws = TemplatePlatform(Template(body, name), Path(assembly), asynchronous_glue=False)
+        # the engine: Glue runs, Data API statements, the warehouse, the buckets' objects
+        self.platform = self.aws.engine
+        self.names: dict[str, Any] = {}
         self.dag: Any = None
         # s3:// URI of a landed object -> the user's name for it (their file), for error messages
         self.sources: dict[str, str] = {}
+        self._environment: Any = None
 
     def __enter__(self) -> EtlSession:
         migrate_database()
-        self.platform.__enter__()
+        self.aws.__enter__()
         try:
+            self.names = self.aws.describe()
+            self._environment = mock.patch.dict(os.environ, self.airflow_environment())
+            self._environment.start()
             self.dag = load_dag()
             # Locally a failure shows at once: no retry waits (MWAA keeps the DAG's retries and backoff).
             for task in self.dag.tasks:
                 task.retries = 0
         except BaseException:
-            self.platform.__exit__(None, None, None)
+            self.__exit__(None, None, None)
             raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.platform.__exit__(*exc)
+        if self._environment is not None:
+            self._environment.stop()
+            self._environment = None
+        self.aws.__exit__(*exc)
+
+    def airflow_environment(self) -> dict[str, str]:
+        """The MWAA environment's configuration options as MWAA exports them (`AIRFLOW__FINANCIAL_ETL__...`, the
+        rest too), plus the `aws_default` connection. Not the `[secrets]` section: `dag.test()` runs in this
+        process, where Airflow would keep a Secrets Manager backend bound to the emulator after the session ends;
+        the connection is an environment variable instead (`localrun mwaa` uses the backend)."""
+        options = {
+            key: value
+            for key, value in self.names["airflow_configuration_options"].items()
+            if not key.startswith("secrets.")
+        }
+        env = configuration_env(options, aws_endpoint="")
+        env["AIRFLOW_CONN_AWS_DEFAULT"] = json.dumps({"conn_type": "aws", "extra": {"region_name": REGION}})
+        return env
+
+    def glue_job(self, task: str) -> str:
+        """The Glue job a task runs, as the MWAA environment's options name it."""
+        return self.names["airflow_configuration_options"][f"financial_etl.glue_job_{task}"]
 
     def land(
         self,
@@ -185,7 +225,7 @@ class EtlSession:
     ) -> None:
         """Put the day's files in the landing bucket (replacing what an earlier landing left there). `sources`
         (transaction file name -> the user's file) and `market_data_source` name the user's files in errors."""
-        bucket = BUCKETS["landing_bucket"]
+        bucket = self.names["landing_bucket"]
         s3 = self.platform.client("s3")
         for folder in ("transactions", "market_data"):
             for key, _ in list(self.platform.objects(bucket, f"{folder}/business_date={business_date}/")):
@@ -205,6 +245,7 @@ class EtlSession:
         """One DAG run for the date via dag.test(); `mark_success` (a task id regex) skips tasks as done,
         which is how clearing from a failed task and running on is reproduced."""
         from airflow.utils.state import TaskInstanceState
+        from financial_etl.config import GLUE_TASKS
 
         first_statement = len(self.platform.warehouse.statements)
         first_job = len(self.platform.job_runs)
@@ -229,7 +270,7 @@ class EtlSession:
 
             def detail(task: str) -> str:
                 if task in GLUE_TASKS:
-                    return job_errors.get(glue_job_name(task)) or notified.get(task) or "no error was recorded"
+                    return job_errors.get(self.glue_job(task)) or notified.get(task) or "no error was recorded"
                 # the Data API's own error, not the hook's dump of the whole response
                 if refused:
                     return f"the Redshift Data API statement failed: {refused[0]}"
@@ -263,7 +304,7 @@ class EtlSession:
     def outputs(self, business_date: str) -> dict[str, Any]:
         """reconciliation (with warehouse_rows), quarantine.csv, reports/<name>.csv and curated Parquet bytes."""
         partition = f"business_date={business_date}"
-        curated_bucket, reports_bucket = BUCKETS["curated_bucket"], BUCKETS["reports_bucket"]
+        curated_bucket, reports_bucket = self.names["curated_bucket"], self.names["reports_bucket"]
         reconciliation = json.loads(self._single(curated_bucket, f"reconciliation/{partition}/", ".json"))
         reconciliation["warehouse_rows"] = self.warehouse_rows(business_date)
         return {
@@ -322,8 +363,11 @@ def run_etl(
     transactions: Path | None = None,
     market_data: Path | None = None,
     generate: int = DEFAULT_ROWS,
+    assembly: Path = DEFAULT_ASSEMBLY,
+    stack: str | None = None,
 ) -> dict[str, Any]:
-    """The CLI's work: validate or generate the inputs, run the DAG, write DIR; returns the reconciliation."""
+    """The CLI's work: validate or generate the inputs, run the DAG on the assembly's DataPlatform stack, write
+    DIR; returns the reconciliation."""
     try:
         dt.date.fromisoformat(business_date)
     except ValueError:
@@ -337,7 +381,7 @@ def run_etl(
         landing = {path.name: read_input(path, TRANSACTION_COLUMNS, optional_tail=2) for path in files}
         sources = {path.name: str(path) for path in files}
     rates = generated_rates.encode() if market_data is None else read_input(market_data, MARKET_DATA_COLUMNS)
-    with EtlSession() as etl:
+    with EtlSession(assembly, stack) as etl:
         etl.land(business_date, landing, rates, sources, None if market_data is None else str(market_data))
         day = etl.run(business_date)
         if day.state != "success":

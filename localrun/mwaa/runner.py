@@ -27,9 +27,9 @@ import psutil
 
 from ..emulator import LOCAL_ENV, ROOT
 from ..orders import InputError
+from ..platform import http_json
 from ..template import REGION, find_template
 from . import airflow as af
-from .platform import http_json
 
 READY_TIMEOUT = 180.0
 # Airflow's processes get this long to stop on SIGTERM, then the endpoint (which saves the buckets) the rest.

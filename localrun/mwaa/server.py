@@ -1,4 +1,4 @@
-"""The emulated AWS endpoint of `localrun mwaa`, as its own process: `MwaaPlatform` behind moto's server mode.
+"""The emulated AWS endpoint of `localrun mwaa`, as its own process: `TemplatePlatform` behind moto's server mode.
 
     python -m localrun.mwaa.server --cdk-out DIR --stack NAME --port 4566 --state DIR --ready-file FILE
         [--airflow-url URL]   (credentials in LOCALRUN_AIRFLOW_USERNAME / LOCALRUN_AIRFLOW_PASSWORD)
@@ -22,13 +22,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from ..platform import AirflowAccess, TemplatePlatform
 from ..template import REGION, Template, TemplateError, find_template
-from .platform import AirflowAccess, MwaaPlatform
 
 log = logging.getLogger("localrun.mwaa.server")
 
 
-def mwaa_middleware(platform: MwaaPlatform, app: Any) -> Any:
+def mwaa_middleware(platform: TemplatePlatform, app: Any) -> Any:
     """WSGI: requests signed for MWAA's `airflow` service to /restapi/{Name} go to the platform, the rest to moto."""
 
     def middleware(environ: dict[str, Any], start_response: Any) -> Any:
@@ -73,7 +73,9 @@ def serve(
 
     name, body = find_template(assembly, "AWS::MWAA::Environment", stack)
     state.mkdir(parents=True, exist_ok=True)
-    with MwaaPlatform(Template(body, name), assembly, airflow, warehouse_path=state / "warehouse.duckdb") as platform:
+    with TemplatePlatform(
+        Template(body, name), assembly, airflow, warehouse_path=state / "warehouse.duckdb"
+    ) as platform:
         restored = platform.load_objects(state / "s3")
         app = mwaa_middleware(platform, DomainDispatcherApplication(create_backend_app))
         server = make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)

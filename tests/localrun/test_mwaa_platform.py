@@ -1,4 +1,4 @@
-"""The DataPlatform template's AWS side for the local MWAA (localrun/mwaa/platform.py), in-process: resources as
+"""The DataPlatform template's AWS side for the local MWAA (localrun/platform.py), in-process: resources as
 the template defines them, the manifest rule reaching the real trigger handler, MWAA's InvokeRestApi answering
 as MWAA does (against a fake Airflow), Lambda's asynchronous retries and dead-letter queue, asynchronous Glue
 runs with their state-change event, and the objects kept across restarts. No Spark, no Airflow processes."""
@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from localrun import platform as platform_module
 from localrun.data_platform import JobRun
-from localrun.mwaa import platform as platform_module
-from localrun.mwaa.platform import AirflowAccess, MwaaPlatform
+from localrun.platform import AirflowAccess, TemplatePlatform
 from localrun.template import Template, find_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,7 @@ def template(dev_assembly) -> Template:
 
 @pytest.fixture(scope="module")
 def aws(template, dev_assembly, airflow, tmp_path_factory):
-    with MwaaPlatform(
+    with TemplatePlatform(
         template,
         dev_assembly,
         AirflowAccess(airflow.url, "admin", "secret"),
@@ -105,11 +105,11 @@ def wait(condition, seconds: float = 20.0) -> Any:
     return value
 
 
-def land(aws: MwaaPlatform, key: str, body: bytes = b"") -> None:
+def land(aws: TemplatePlatform, key: str, body: bytes = b"") -> None:
     aws.client("s3").put_object(Bucket=aws.describe()["landing_bucket"], Key=key, Body=body)
 
 
-def settled(aws: MwaaPlatform, count: int):
+def settled(aws: TemplatePlatform, count: int):
     return lambda: len(aws.deliveries) >= count and all(d.outcome != "pending" for d in aws.deliveries[:count])
 
 
@@ -225,7 +225,7 @@ def test_a_failing_trigger_is_retried_as_its_invoke_config_says_then_dead_letter
 # ---- InvokeRestApi -------------------------------------------------------------------------------------
 
 
-def invoke(aws: MwaaPlatform, name: str | None = None, **request: Any) -> dict[str, Any]:
+def invoke(aws: TemplatePlatform, name: str | None = None, **request: Any) -> dict[str, Any]:
     name = name or aws.describe()["environment_name"]
     return aws.client("mwaa").invoke_rest_api(Name=name, **request)
 

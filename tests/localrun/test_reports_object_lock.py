@@ -1,19 +1,21 @@
-"""The emulated reports bucket is locked like prod's: a PUT without Content-MD5 or a checksum is refused as S3
-refuses it, and the report publisher of jobs/generate_reports.py gets through (issue 9, point 7)."""
+"""The emulated prod platform's reports bucket is locked as its template says (Object Lock, COMPLIANCE default
+retention of reportsObjectLockYears): a PUT without Content-MD5 or a checksum is refused as S3 refuses it, and
+the report publisher of jobs/generate_reports.py gets through (issue 9, point 7)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import sys
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from localrun.data_platform import BUCKETS, REPORTS_LOCK_DAYS, DataPlatform
-from localrun.template import REGION
+from localrun.platform import TemplatePlatform
+from localrun.template import REGION, Template, find_template
 from tests.conftest import ROOT
 
 if str(ROOT / "jobs") not in sys.path:
@@ -22,12 +24,22 @@ if str(ROOT / "jobs") not in sys.path:
 from generate_reports import publish_reports, report_key
 
 DAY = "2026-11-23"
-REPORTS_BUCKET = BUCKETS["reports_bucket"]
+REPORTS_BUCKET = "dataplatform-prod-bucketsreportse712e931"
+CURATED_BUCKET = "dataplatform-prod-bucketscurated3112a365"
 
 
 @pytest.fixture(scope="module")
-def platform():
-    with DataPlatform() as aws:
+def prod_template(synth) -> tuple[Path, Template]:
+    assembly = synth("prod")
+    name, body = find_template(assembly, "AWS::MWAA::Environment", "DataPlatform-prod")
+    return assembly, Template(body, name)
+
+
+@pytest.fixture(scope="module")
+def platform(prod_template):
+    assembly, template = prod_template
+    with TemplatePlatform(template, assembly) as aws:
+        assert (aws.describe()["reports_bucket"], aws.describe()["curated_bucket"]) == (REPORTS_BUCKET, CURATED_BUCKET)
         yield aws
 
 
@@ -38,19 +50,29 @@ def bare_s3(platform):
     return boto3.client("s3", region_name=REGION, config=Config(request_checksum_calculation="when_required"))
 
 
-def test_the_emulated_reports_bucket_has_a_compliance_default_retention_like_prod(platform):
+def test_the_emulated_reports_bucket_has_the_compliance_default_retention_of_the_prod_template(platform, prod_template):
+    # given
+    _, template = prod_template
+    (props,) = [
+        resource["Properties"]
+        for resource in template.body["Resources"].values()
+        if resource["Type"] == "AWS::S3::Bucket" and "ObjectLockConfiguration" in resource["Properties"]
+    ]
+
     # when
     lock = platform.client("s3").get_object_lock_configuration(Bucket=REPORTS_BUCKET)["ObjectLockConfiguration"]
 
     # then
     assert lock["ObjectLockEnabled"] == "Enabled"
     retention = lock["Rule"]["DefaultRetention"]
-    assert (retention["Mode"], retention["Days"]) == ("COMPLIANCE", REPORTS_LOCK_DAYS)
+    expected = props["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
+    assert expected == {"Mode": "COMPLIANCE", "Days": 2555}  # reportsObjectLockYears 7, in days
+    assert (retention["Mode"], retention["Days"]) == (expected["Mode"], expected["Days"])
 
 
 def test_a_put_without_content_md5_or_checksum_is_refused_by_the_locked_bucket_as_s3_refuses_it(platform, bare_s3):
     # given the same bytes to an unlocked bucket and to the locked one
-    bare_s3.put_object(Bucket=BUCKETS["curated_bucket"], Key="plain.csv", Body=b"a,b\n")
+    bare_s3.put_object(Bucket=CURATED_BUCKET, Key="plain.csv", Body=b"a,b\n")
 
     # when
     with pytest.raises(ClientError) as refused:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from decimal import Decimal
 
 import pytest
 
-from localrun.data_platform import glue_job_name
 from localrun.etl import EtlSession, csv_records, generate_day
 
 DAY = "2026-11-23"
@@ -17,8 +17,8 @@ TASKS = {"extract_transactions", "extract_market_data", "transform_data", "load_
 
 
 @pytest.fixture(scope="module")
-def etl():
-    with EtlSession() as session:
+def etl(dev_assembly):
+    with EtlSession(dev_assembly, "DataPlatform-dev") as session:
         yield session
 
 
@@ -28,6 +28,14 @@ def first_run(etl):
     etl.land(DAY, {"transactions.csv": transactions.encode()}, rates.encode())
     run = etl.run(DAY)
     return transactions, run, etl.outputs(DAY)
+
+
+def wait_for(read, count: int, seconds: float = 10.0) -> list:
+    """What `read()` returns once it holds at least `count` items (or after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while len(items := read()) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return items
 
 
 def fact_rows(etl, day: str) -> list[tuple]:
@@ -122,7 +130,7 @@ def rerun_through_a_failure(etl, first_run):
     """The same date again: transform_data dies after writing its output, then the run is resumed from there
     (the extract tasks are left as succeeded, as clearing transform_data and its downstream does)."""
     expected = end_state(etl)
-    etl.platform.crash_after_write.add(glue_job_name("transform_data"))
+    etl.platform.crash_after_write.add(etl.glue_job("transform_data"))
     failed = etl.run(DAY)
     jobs_before = len(etl.platform.job_runs)
     resumed = etl.run(DAY, mark_success="extract_.*")
@@ -135,13 +143,42 @@ def test_a_failure_in_transform_stops_the_run_and_notifies_operations(etl, rerun
     assert failed.tasks["transform_data"] == "failed"
     assert failed.tasks["load_warehouse"] == failed.tasks["generate_reports"] == "upstream_failed"
     assert "injected crash" in failed.error
-    assert [(n["task_id"], n["business_date"]) for n in etl.platform.sent_notifications()] == [("transform_data", DAY)]
+    # the topic hears it twice, as on AWS: from the DAG's failure callback, and from the template's rule on Glue's
+    # "Glue Job State Change" event (delivered asynchronously, as EventBridge does)
+    notifications = wait_for(lambda: etl.platform.sent_notifications(), count=2)
+    callbacks = [(n["task_id"], n["business_date"]) for n in notifications if "task_id" in n]
+    events = [n["detail"] for n in notifications if n.get("detail-type") == "Glue Job State Change"]
+    assert callbacks == [("transform_data", DAY)]
+    assert [(e["jobName"], e["state"]) for e in events] == [(etl.glue_job("transform_data"), "FAILED")]
+    assert "injected crash" in events[0]["message"]
 
 
-def test_resuming_from_transform_reruns_only_it_and_its_downstream(rerun_through_a_failure):
+def test_each_glue_run_s_output_and_error_are_in_its_cloudwatch_logs_streams(etl, rerun_through_a_failure):
+    # given: the failed transform run and the resumed one
+    _, _, _, resumed_jobs = rerun_through_a_failure
+    rerun = resumed_jobs[0]
+    failed_run = [run for run in etl.platform.job_runs if run.job_name == rerun.job_name][-2]
+    logs = etl.platform.client("logs")
+    prefix = failed_run.arguments["--custom-logGroup-prefix"]
+
+    def stream(suffix: str, run) -> list[str]:
+        events = logs.get_log_events(logGroupName=f"{prefix}/{suffix}", logStreamName=run.run_id)["events"]
+        return [event["message"] for event in events]
+
+    # then: what the script printed is under <prefix>/output, the error that ended a run under <prefix>/error
+    assert prefix == "/data-platform/dev/glue"
+    assert any(line.startswith("transform_data: {") for line in stream("output", rerun))
+    assert stream("error", rerun) == []
+    assert any("injected crash" in line for line in stream("error", failed_run))
+    # and GetJobRun names the group prefix, where Airflow's GlueJobHook looks for them
+    run = etl.platform.client("glue").get_job_run(JobName=failed_run.job_name, RunId=failed_run.run_id)["JobRun"]
+    assert run["LogGroupName"] == prefix
+
+
+def test_resuming_from_transform_reruns_only_it_and_its_downstream(etl, rerun_through_a_failure):
     _, _, resumed, jobs = rerun_through_a_failure
     assert resumed.state == "success", resumed.error
-    assert [job.job_name for job in jobs] == [glue_job_name("transform_data"), glue_job_name("generate_reports")]
+    assert [job.job_name for job in jobs] == [etl.glue_job("transform_data"), etl.glue_job("generate_reports")]
 
 
 def test_the_resumed_second_run_ends_exactly_as_the_first_run_without_doubling_the_warehouse(

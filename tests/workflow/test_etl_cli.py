@@ -20,10 +20,26 @@ from tests.conftest import ROOT
 HEADER = "transaction_id,account_id,timestamp,amount,currency,channel,counterparty,description\n"
 
 
-def localrun_etl(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "localrun", "etl", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
+@pytest.fixture
+def etl(dev_assembly):
+    """`python -m localrun etl ARGS` in this process, on the session's synthesized dev assembly: the exit code."""
+    return lambda *args: main(["etl", "--cdk-out", str(dev_assembly), *args])
+
+
+@pytest.fixture
+def localrun_etl(dev_assembly):
+    """`python -m localrun etl ARGS` as its own process, on the session's synthesized dev assembly."""
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "localrun", "etl", "--cdk-out", str(dev_assembly), *args],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return run
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -38,13 +54,13 @@ def error_line(stderr: str) -> str:
     return line
 
 
-def test_two_runs_into_the_same_dir_write_identical_files(tmp_path, capsys):
+def test_two_runs_into_the_same_dir_write_identical_files(etl, tmp_path, capsys):
     out = tmp_path / "out"
-    args = ["etl", "--date", "2026-11-21", "--generate", "60", "--out", str(out)]
+    args = ["--date", "2026-11-21", "--generate", "60", "--out", str(out)]
 
-    assert main(args) == 0
+    assert etl(*args) == 0
     first = snapshot(out)
-    assert main(args) == 0
+    assert etl(*args) == 0
 
     assert snapshot(out) == first
     assert {"reconciliation.json", "quarantine.csv", "warehouse.sql"} <= set(first)
@@ -74,7 +90,7 @@ def test_two_runs_into_the_same_dir_write_identical_files(tmp_path, capsys):
         ((HEADER + "t1,a1,2026-11-23T10:00:00Z,1.00,EUR,CARD,caf\xe9,\n").encode("latin-1"), "not UTF-8"),
     ],
 )
-def test_a_malformed_input_file_is_named_and_nothing_is_written(tmp_path, body, problem):
+def test_a_malformed_input_file_is_named_and_nothing_is_written(localrun_etl, tmp_path, body, problem):
     landing = tmp_path / "landing"
     landing.mkdir()
     (landing / "good.csv").write_text(HEADER + "t1,a1,2026-11-23T10:00:00Z,1.00,EUR,CARD,,\n")
@@ -90,7 +106,7 @@ def test_a_malformed_input_file_is_named_and_nothing_is_written(tmp_path, body, 
     assert snapshot(out) == {"earlier.txt": b"left alone"}
 
 
-def test_a_malformed_market_data_file_is_named(tmp_path):
+def test_a_malformed_market_data_file_is_named(localrun_etl, tmp_path):
     rates = tmp_path / "fx.csv"
     rates.write_text("currency;usd_rate\nEUR;1.1\n")
 
@@ -101,14 +117,14 @@ def test_a_malformed_market_data_file_is_named(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_an_fx_file_repeating_a_line_fails_the_run_naming_the_user_s_file_and_writes_nothing(tmp_path, capsys):
+def test_an_fx_file_repeating_a_line_fails_the_run_naming_the_user_s_file_and_writes_nothing(etl, tmp_path, capsys):
     # given: a rate file that gives EUR twice, on two identical lines
     rates = tmp_path / "vendor rates.csv"
     rates.write_text("currency,usd_rate\nEUR,1.0842150000\nEUR,1.0842150000\nGBP,1.2654300000\n")
     out = tmp_path / "out"
 
     # when
-    code = main(["etl", "--date", "2026-11-23", "--generate", "20", "--market-data", str(rates), "--out", str(out)])
+    code = etl("--date", "2026-11-23", "--generate", "20", "--market-data", str(rates), "--out", str(out))
 
     # then: exit 1 naming the task, the user's file (not the landing copy, not a temporary path) and the rule
     error = error_line(capsys.readouterr().err)
@@ -117,7 +133,9 @@ def test_an_fx_file_repeating_a_line_fails_the_run_naming_the_user_s_file_and_wr
     assert not out.exists()
 
 
-def test_a_statement_that_does_not_parse_as_redshift_sql_fails_the_run_naming_the_task_and_its_error(tmp_path, capsys):
+def test_a_statement_that_does_not_parse_as_redshift_sql_fails_the_run_naming_the_task_and_its_error(
+    etl, tmp_path, capsys
+):
     # given: a load whose DELETE is not Redshift SQL
     import financial_etl.warehouse as warehouse
 
@@ -132,7 +150,7 @@ def test_a_statement_that_does_not_parse_as_redshift_sql_fails_the_run_naming_th
 
     # when
     with mock.patch.object(warehouse, "load_statements", broken):
-        code = main(["etl", "--date", "2026-11-23", "--generate", "20", "--out", str(out)])
+        code = etl("--date", "2026-11-23", "--generate", "20", "--out", str(out))
 
     # then: exit 1, the failed task and the warehouse's complaint named, nothing written
     error = error_line(capsys.readouterr().err)
@@ -153,7 +171,7 @@ def test_a_landing_folder_s_csv_files_are_found_whatever_the_case_of_their_exten
     assert [path.name for path in transaction_files(tmp_path)] == ["a.csv", "b.Csv", "z.CSV"]
 
 
-def test_a_bank_s_rfc_4180_file_is_either_curated_or_quarantined_exactly_as_received(tmp_path, capsys):
+def test_a_bank_s_rfc_4180_file_is_either_curated_or_quarantined_exactly_as_received(etl, tmp_path, capsys):
     # given: the CSV banks send (BOM, CRLF, quoted line breaks, doubled quotes, a trailing backslash, whitespace),
     # records with the wrong number of fields, and values the warehouse would refuse
     when = "2026-11-23T10:00:00Z"
@@ -174,9 +192,7 @@ def test_a_bank_s_rfc_4180_file_is_either_curated_or_quarantined_exactly_as_rece
     out = tmp_path / "out"
 
     # when
-    code = main(
-        ["etl", "--date", "2026-11-23", "--transactions", str(landing), "--market-data", str(rates), "--out", str(out)]
-    )
+    code = etl("--date", "2026-11-23", "--transactions", str(landing), "--market-data", str(rates), "--out", str(out))
 
     # then: one input row per record; the curated rows hold their text, the quarantine the rest as received
     assert code == 0, capsys.readouterr().err

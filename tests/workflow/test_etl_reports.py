@@ -1,5 +1,6 @@
-"""The DAG's generate_reports on the emulated platform, whose reports bucket is locked like prod's: Spark writes
-to a staging prefix, the job's driver publishes one CSV per report with its checksums (issue 9, point 7)."""
+"""The DAG's generate_reports on the emulated prod platform, whose reports bucket has Object Lock with a COMPLIANCE
+default retention: Spark writes to a staging prefix, the job's driver publishes one CSV per report with its
+checksums (issue 9, point 7)."""
 
 from __future__ import annotations
 
@@ -8,24 +9,24 @@ import hashlib
 
 import pytest
 
-from localrun.data_platform import BUCKETS
 from localrun.etl import REPORTS, EtlSession, generate_day
 
 DAY = "2026-11-24"
 
 
 @pytest.fixture(scope="module")
-def etl_run():
-    with EtlSession() as etl:
+def etl_run(synth):
+    with EtlSession(synth("prod"), "DataPlatform-prod") as etl:
         transactions, rates = generate_day(DAY, 60)
         etl.land(DAY, {"transactions.csv": transactions.encode()}, rates.encode())
         run = etl.run(DAY)
         s3 = etl.platform.client("s3")
+        reports_bucket, raw_bucket = etl.names["reports_bucket"], etl.names["raw_bucket"]
         reports = {
-            key: s3.get_object(Bucket=BUCKETS["reports_bucket"], Key=key, ChecksumMode="ENABLED")
-            for key, _ in etl.platform.objects(BUCKETS["reports_bucket"])
+            key: s3.get_object(Bucket=reports_bucket, Key=key, ChecksumMode="ENABLED")
+            for key, _ in etl.platform.objects(reports_bucket)
         }
-        staged = [key for key, _ in etl.platform.objects(BUCKETS["raw_bucket"], "_glue-temp/generate_reports/")]
+        staged = [key for key, _ in etl.platform.objects(raw_bucket, "_glue-temp/generate_reports/")]
         yield run, {key: (obj, obj["Body"].read()) for key, obj in reports.items()}, staged
 
 

@@ -1,18 +1,20 @@
-"""The DataPlatform template's AWS side, in moto: buckets (with the files its deployments upload), Glue jobs,
-the secret, the topic, the queue, IAM roles, the trigger function and the EventBridge rules, each created from
-its template properties. It reuses the engines of `localrun` rather than copying them:
+"""The emulated AWS of the DataPlatform stack, built from its synthesized template: the one platform that
+`localrun etl` (in-process, under `dag.test()`) and `localrun mwaa` (behind moto's server mode, for a real
+Airflow) both run. Buckets (with the files the template's deployments upload), Glue jobs, the secret, the topic,
+the queue, IAM roles, the trigger function and the EventBridge rules are each created from their template
+properties, so a run uses the deployed names and definitions. It reuses the engines of `localrun` rather than
+copying them:
 
-* `localrun.emulator.Emulator` creates the functions, roles, queues and topics and runs a function's handler
-  from `lambdas/` in-process;
-* `localrun.data_platform.DataPlatform` runs a Glue job's script on local Spark and serves the Redshift Data
-  API from DuckDB.
+* `localrun.emulator.Emulator` (which the order runner uses too) creates the functions, roles, queues and
+  topics and runs a function's handler from `lambdas/` in-process;
+* `localrun.data_platform.GlueEngine` runs a Glue job's script on local Spark and serves the Redshift Data API
+  from DuckDB.
 
 What moto 5.2.5 lacks, added here (each a small patch, see the method that installs it):
 
 * EventBridge delivers to Lambda and SNS targets (moto: SQS, logs, buses only). A Lambda target is an
   asynchronous invocation: retried as the function's EventInvokeConfig says, then sent to its dead-letter queue;
-* Glue StartJobRun returns at once; the run is RUNNING until its script ends, then SUCCEEDED or FAILED (moto
-  jumps to SUCCEEDED), its MaxConcurrentRuns holds, and a "Glue Job State Change" event goes to EventBridge;
+* a Glue run's end puts a "Glue Job State Change" event on the default bus (the engine runs the job);
 * MWAA InvokeRestApi (moto has no MWAA): the request is made to the local Airflow REST API with the admin's
   token, and answered as MWAA answers it (RestApiClientException / RestApiServerException for 4xx / 5xx, with
   RestApiStatusCode and RestApiResponse).
@@ -40,10 +42,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 from unittest import mock
 
-from ..data_platform import DataPlatform, JobRun
-from ..emulator import Emulator
-from ..redshift import Warehouse
-from ..template import ACCOUNT, REGION, Template, TemplateError
+from .data_platform import GlueEngine
+from .emulator import Emulator
+from .template import ACCOUNT, REGION, Template, TemplateError
 
 log = logging.getLogger(__name__)
 
@@ -107,84 +108,11 @@ def iso_time(value: Any) -> str:
     return str(value)
 
 
-class GlueEngine(DataPlatform):
-    """DataPlatform's engines (Glue on local Spark, the Data API on DuckDB) without its fixed resources: the
-    template creates them. Job runs are asynchronous, as on Glue."""
+class TemplatePlatform(Emulator):
+    """Context manager: the template's resources in moto plus the engines; `with TemplatePlatform(...) as aws:`.
 
-    def __init__(self, warehouse_path: Path | None = None) -> None:
-        super().__init__()
-        if warehouse_path is not None:
-            self.warehouse.close()
-            self.warehouse = Warehouse(self._fetch_prefix, str(warehouse_path))
-        self.on_job_end: Any = None
-        self._stopping = threading.Event()
-        self._starting = threading.Lock()
-
-    def _create_resources(self) -> None:
-        """Nothing: the buckets and jobs are the template's (MwaaPlatform creates them)."""
-
-    def airflow_settings(self) -> dict[str, str]:
-        return {}
-
-    def stop_background(self) -> None:
-        self._stopping.set()
-
-    def _install_patches(self) -> None:
-        from moto.glue.exceptions import ConcurrentRunsExceededException
-        from moto.glue.models import FakeJobRun, GlueBackend
-
-        moto_start = GlueBackend.start_job_run
-        super()._install_patches()
-        reported_as_dict = FakeJobRun.as_dict
-        engine = self
-
-        def start_job_run(backend: Any, name: str, *args: Any, **kwargs: Any) -> str:
-            job = backend.get_job(name)
-            with engine._starting:  # the endpoint serves requests on many threads
-                running = [run for run in job.job_runs if getattr(run, "local_state", None) == "RUNNING"]
-                if len(running) >= int((job.execution_property or {}).get("MaxConcurrentRuns", 1)):
-                    raise ConcurrentRunsExceededException(f"Job with name {name} already running")
-                run_id = moto_start(backend, name, *args, **kwargs)
-                fake_run = next(run for run in job.job_runs if run.job_run_id == run_id)
-                fake_run.local_state = "RUNNING"
-            threading.Thread(target=engine._run_job, args=(job, fake_run), name=f"glue-{name}", daemon=True).start()
-            return run_id
-
-        def as_dict(fake_run: Any) -> dict[str, Any]:
-            result = reported_as_dict(fake_run)
-            state = getattr(fake_run, "local_state", None)
-            if state is not None:
-                result["JobRunState"] = state
-                result["ExecutionTime"] = int(getattr(fake_run, "local_seconds", 0))
-                if state == "RUNNING":
-                    result.pop("CompletedOn", None)
-            return result
-
-        self._patch(mock.patch.object(GlueBackend, "start_job_run", start_job_run))
-        self._patch(mock.patch.object(FakeJobRun, "as_dict", as_dict))
-
-    def _run_job(self, job: Any, fake_run: Any) -> None:
-        from moto.core.utils import utcnow
-
-        try:
-            run = self.run_glue_job(
-                job.name, fake_run.job_run_id, job.command["ScriptLocation"], fake_run.arguments or {}
-            )
-        except Exception as exc:  # the engine itself failed (e.g. the mirror): the run fails, never hangs RUNNING
-            log.exception("Glue job %s could not run", job.name)
-            run = JobRun(job.name, fake_run.job_run_id, {}, state="FAILED", error=f"{type(exc).__name__}: {exc}")
-        fake_run.local_error = run.error
-        fake_run.local_seconds = run.seconds
-        fake_run.completed_on = utcnow()
-        fake_run.local_state = run.state
-        if self.on_job_end is not None and not self._stopping.is_set():
-            self.on_job_end(job.name, fake_run.job_run_id, run.state, run.error)
-
-
-class MwaaPlatform(Emulator):
-    """Context manager: the template's resources in moto plus the engines; `with MwaaPlatform(...) as aws:`.
-
-    `airflow` is where MWAA's InvokeRestApi reaches Airflow (None: it answers InternalServerException)."""
+    `airflow` is where MWAA's InvokeRestApi reaches Airflow (None: it answers InternalServerException);
+    `asynchronous_glue=False` runs a Glue job inside StartJobRun (what `dag.test()` in one process needs)."""
 
     def __init__(
         self,
@@ -192,11 +120,12 @@ class MwaaPlatform(Emulator):
         assembly: Path,
         airflow: AirflowAccess | None = None,
         warehouse_path: Path | None = None,
+        asynchronous_glue: bool = True,
     ) -> None:
         super().__init__(template)
         self.assembly = assembly
         self.airflow = airflow
-        self.engine = GlueEngine(warehouse_path)
+        self.engine = GlueEngine(warehouse_path, asynchronous=asynchronous_glue)
         self.engine.on_job_end = self._job_ended
         self.environment: dict[str, Any] = {}
         self.invoke_configs: dict[str, dict[str, Any]] = {}
@@ -210,7 +139,7 @@ class MwaaPlatform(Emulator):
 
     # ---- lifecycle ------------------------------------------------------------------------------------
 
-    def __enter__(self) -> MwaaPlatform:
+    def __enter__(self) -> TemplatePlatform:
         self.engine.__enter__()
         try:
             super().__enter__()
@@ -220,6 +149,7 @@ class MwaaPlatform(Emulator):
         buckets = self.template.of_type("AWS::S3::Bucket")
         self.engine.buckets = {logical_id: self.template.refs[logical_id] for logical_id in buckets}
         self.engine.scripts_bucket = self.environment.get("source_bucket", "")
+        self.engine.topic_arn = self.describe()["operations_topic_arn"] or ""
         return self
 
     def __exit__(self, *exc: object) -> None:
