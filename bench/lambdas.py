@@ -264,17 +264,33 @@ def figures(
     clients: list[tuple[str, str]],
     first_event_samples: list[float] | None = None,
 ) -> list[Figure]:
-    """The cold import, its floor and their ratio (the ratio carries the target); with first-event samples, the
-    cold start up to the first AWS request too (no target: it shows what the import deferred to the event)."""
-    import_ms = median(import_samples) * 1000
-    floor_ms = median(floor_samples) * 1000
+    """The cold import, its floor and their ratio (the ratio carries the target), each the best of its samples;
+    with first-event samples, the cold start up to the first AWS request too (no target: it shows what the
+    import deferred to the event).
+
+    Best of N, not the median: on a shared machine another process's work only ever adds time to a sample, so
+    the fastest sample is the one closest to the code's own cost ("the lowest value gives a lower bound for how
+    fast your machine can run the given code snippet; higher values ... are typically ... caused by other
+    processes interfering", docs.python.org/3/library/timeit.html). The medians are in the notes."""
+    import_ms, floor_ms = min(import_samples) * 1000, min(floor_samples) * 1000
     found = [
-        Figure(f"{name}: cold import", round(import_ms), "ms"),
-        Figure(f"{name}: floor (boto3, {describe_clients(clients)})", round(floor_ms), "ms"),
-        Figure(f"{name}: cold import / floor", round(import_ms / floor_ms, 2), "x", ("<=", FLOOR_RATIO_TARGET)),
+        Figure(f"{name}: cold import", round(import_ms), "ms", note=f"median {median(import_samples) * 1000:.0f} ms"),
+        Figure(
+            f"{name}: floor (boto3, {describe_clients(clients)})",
+            round(floor_ms),
+            "ms",
+            note=f"median {median(floor_samples) * 1000:.0f} ms",
+        ),
+        Figure(
+            f"{name}: cold import / floor",
+            round(import_ms / floor_ms, 2),
+            "x",
+            ("<=", FLOOR_RATIO_TARGET),
+            note=f"best of {len(import_samples)} each, taken in alternating rounds",
+        ),
     ]
     if first_event_samples:
-        first_ms = median(first_event_samples) * 1000
+        first_ms = min(first_event_samples) * 1000
         found.append(
             Figure(
                 f"{name}: cold import + first event (AWS unreachable)",

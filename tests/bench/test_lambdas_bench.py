@@ -77,13 +77,21 @@ def test_probes_run_as_lambda_runs_them_with_the_tracer_on(tmp_path, monkeypatch
 
 
 def test_the_ratio_to_the_floor_carries_the_target():
-    cold, floor, ratio = figures("fn", [0.31, 0.30, 0.90], [0.20, 0.20, 0.10], [("client", "sqs")])
-    assert (cold.value, floor.value) == (310, 200)
+    _, floor, ratio = figures("fn", [0.31, 0.30, 0.90], [0.20, 0.25, 0.10], [("client", "sqs")])
     assert "sqs client" in floor.name
-    assert ratio.value == 1.55
     assert ratio.target == ("<=", FLOOR_RATIO_TARGET)
-    assert ratio.met is False
     assert figures("fn", [0.24], [0.20], [])[2].met is True
+    assert figures("fn", [0.26], [0.20], [])[2].met is False
+
+
+def test_each_figure_is_the_best_of_its_samples_since_noise_only_adds_time():
+    # given: a handler's import slowed once by another process, and a floor sample slowed twice
+    cold, floor, ratio = figures("fn", [0.31, 0.30, 0.90], [0.20, 0.25, 0.10], [], [0.5, 0.4, 0.6])[:3]
+
+    # then: the fastest of each side, and their ratio; the medians in the notes
+    assert (cold.value, floor.value, ratio.value) == (300, 100, 3.0)
+    assert (cold.note, floor.note) == ("median 310 ms", "median 200 ms")
+    assert ratio.met is False
 
 
 def test_a_handler_s_floor_is_made_of_the_clients_it_creates(dev_assembly):
@@ -119,5 +127,5 @@ def test_a_function_s_first_event_passes_its_validation_and_reaches_aws(dev_asse
 
 
 def test_the_first_event_figure_is_shown_against_the_floor_without_a_target():
-    *_, first = figures("fn", [0.2], [0.2], [], [0.3, 0.3])
+    *_, first = figures("fn", [0.2], [0.2], [], [0.3, 0.4])
     assert (first.value, first.target, first.note) == (300, None, "1.50x the floor")
