@@ -10,7 +10,7 @@ from pathlib import Path
 from .iam import IamUnavailable
 from .mwaa.cli import register as register_mwaa
 from .orders import APPROVAL_MODES, SAMPLES, ApproverError, InputError, read_inventory, read_orders, run_orders
-from .template import TemplateError
+from .template import TemplateError, add_cdk_out_option
 
 
 def _orders(args: argparse.Namespace) -> int:
@@ -106,14 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     orders.add_argument("--out", type=Path, help="RESULTS.jsonl (default: stdout)")
     orders.add_argument("--state-out", type=Path, help="STATE.json: the emulated tables, payments, notifications, DLQ")
     orders.add_argument("--summary", action="store_true", help="print a readable summary instead of JSON lines")
-    orders.add_argument(
-        "--cdk-out",
+    add_cdk_out_option(
+        orders,
+        "DIR: the cloud assembly to run (default cdk.out, from `make synth`); a modified template can be run",
         "--assembly",
-        dest="assembly",
-        metavar="DIR",
-        type=Path,
-        default=Path("cdk.out"),
-        help="DIR: the cloud assembly to run (default cdk.out, from `make synth`); a modified template can be run",
     )
     orders.add_argument(
         "--no-iam",
@@ -138,13 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     etl.add_argument("--market-data", type=Path, help="FX rates CSV: currency,usd_rate (default: generated)")
     etl.add_argument("--generate", type=int, default=200, help="rows of the generated day (default 200)")
     etl.add_argument("--out", type=Path, required=True, help="DIR for reconciliation.json, quarantine.csv, reports/...")
-    etl.add_argument(
-        "--cdk-out",
-        dest="assembly",
-        metavar="DIR",
-        type=Path,
-        default=Path("cdk.out"),
-        help="DIR: the cloud assembly whose DataPlatform stack is emulated (default cdk.out, from `make synth`)",
+    add_cdk_out_option(
+        etl, "DIR: the cloud assembly whose DataPlatform stack is emulated (default cdk.out, from `make synth`)"
     )
     etl.add_argument("--stack", help="stack name, when the assembly holds several DataPlatform stacks")
     etl.set_defaults(handler=_etl)

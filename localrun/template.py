@@ -25,6 +25,13 @@ class TemplateError(Exception):
     """The cloud assembly is missing, ambiguous, or uses something the emulator cannot resolve."""
 
 
+def add_cdk_out_option(parser: Any, help_text: str, *aliases: str) -> None:
+    """The runners' `--cdk-out DIR` option (default cdk.out, what `make synth` writes), as `args.assembly`."""
+    parser.add_argument(
+        "--cdk-out", *aliases, dest="assembly", metavar="DIR", type=Path, default=Path("cdk.out"), help=help_text
+    )
+
+
 def find_template(assembly: Path, resource_type: str, stack: str | None = None) -> tuple[str, dict[str, Any]]:
     """(stack name, template) of the one stack in the assembly holding a resource of `resource_type`."""
     if not assembly.is_dir():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..template import add_cdk_out_option
+
 DEFAULT_HOME = Path("out/mwaa")
 
 
@@ -50,14 +52,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     mwaa.add_argument("--airflow-port", type=int, default=8080, help="Airflow UI and REST API port (default 8080)")
     mwaa.add_argument("--aws-port", type=int, default=4566, help="emulated AWS endpoint port (default 4566)")
     mwaa.add_argument("--stack", help="the stack with the MWAA environment, e.g. DataPlatform-dev")
-    mwaa.add_argument(
-        "--cdk-out",
-        dest="assembly",
-        metavar="DIR",
-        type=Path,
-        default=Path("cdk.out"),
-        help="the cloud assembly (default cdk.out, from `make synth`)",
-    )
+    add_cdk_out_option(mwaa, "the cloud assembly (default cdk.out, from `make synth`)")
     mwaa.add_argument("--paused", action="store_true", help="leave the DAG paused, as MWAA creates it")
     mwaa.add_argument(
         "--keep-retries", action="store_true", help="keep the DAG's task retries (default: none, failures show at once)"
