@@ -45,17 +45,6 @@ def deferred(make_decorator: Callable[[], Callable[[F], F]]) -> Callable[[F], F]
     return apply
 
 
-def event_parser(model: type) -> Callable[[F], F]:
-    """Powertools' `event_parser(model=...)`, applied on the handler's first call."""
-
-    def make() -> Callable[[F], F]:
-        from aws_lambda_powertools.utilities.parser import event_parser as parser
-
-        return parser(model=model)
-
-    return deferred(make)
-
-
 def warm() -> None:
     """Makes everything deferred now: every decorator applied, every object created."""
     for get in list(_warmers):

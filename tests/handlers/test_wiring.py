@@ -92,9 +92,3 @@ def test_times_are_utc_iso_8601_with_milliseconds():
     stamp = wiring.now_iso()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", stamp), stamp
     assert abs(datetime.fromisoformat(stamp) - datetime.now(UTC)) < timedelta(seconds=5)
-
-
-def test_the_idempotency_store_is_the_table_its_variable_names(environment, functions):
-    name = functions.env("validate_payment", "IDEMPOTENCY_TABLE_NAME")
-    environment.setenv("IDEMPOTENCY_TABLE_NAME", name)
-    assert wiring.idempotency_store().table_name == name
