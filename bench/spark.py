@@ -160,7 +160,10 @@ def expected_counts(transactions_csv: str, rates_csv: str, business_date: str = 
     from common import CHANNELS
     from transform_data import AMOUNT_PATTERN, TIMESTAMP_PATTERN
 
-    amount_ok, timestamp_ok = re.compile(AMOUNT_PATTERN).match, re.compile(TIMESTAMP_PATTERN).match
+    # The job's patterns end in Java's (and RE2's) \z, the end of the input; Python 3.11 spells it \Z.
+    amount_ok, timestamp_ok = (
+        re.compile(pattern.replace(r"\z", r"\Z")).match for pattern in (AMOUNT_PATTERN, TIMESTAMP_PATTERN)
+    )
     day = dt.date.fromisoformat(business_date)
     with_rate = {row[0] for row in list(csv.reader(io.StringIO(rates_csv)))[1:]} | {"USD"}
     # Spark's CSV reader reads an empty field as null; a missing trailing column is null as well.

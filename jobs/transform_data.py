@@ -48,8 +48,10 @@ AMOUNT_USD_TYPE = (20, 2)
 # (docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html). channel and currency need no check of their
 # own: a curated channel is one of CHANNELS, a curated currency has a rate, and rates have ISO 4217 codes.
 VARCHAR_BYTES = {"transaction_id": 64, "account_id": 64, "counterparty": 256, "description": 1024}
-AMOUNT_PATTERN = r"^[+-]?\d{1,12}(\.\d{1,6})?$"
-TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
+# Anchored with \z, the end of the input: Java's `$` also matches before a final line break, so "12.00\n" would
+# pass, and Spark's cast to DECIMAL then drops the line break: a value changed, not quarantined.
+AMOUNT_PATTERN = r"^[+-]?\d{1,12}(\.\d{1,6})?\z"
+TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})\z"
 TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]XXX"
 
 WRONG_FIELD_COUNT = "wrong number of fields"

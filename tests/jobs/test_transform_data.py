@@ -44,6 +44,10 @@ RULE_CASES = [
     (row("q", amount="12,50"), "unparseable amount"),
     (row("q", amount="1e3"), "unparseable amount"),
     (row("q", amount=None), "unparseable amount"),
+    # a quoted value may end in a line break: Java's `$` matches before it, and the cast to DECIMAL drops it
+    (row("q", amount="12.50\n"), "unparseable amount"),
+    (row("q", amount="12.50\r\n"), "unparseable amount"),
+    (row("q", amount=" 12.50"), "unparseable amount"),
     (row("q", timestamp="2026-11-23 12:00:00"), "unparseable timestamp"),
     (row("q", timestamp="2026-11-23T25:00:00Z"), "unparseable timestamp"),
     (row("q", timestamp="2026-11-22T23:59:59Z"), "timestamp outside business date"),
