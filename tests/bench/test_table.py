@@ -108,7 +108,7 @@ def test_table_option_prints_the_markdown_from_the_results_file_and_measures_not
     monkeypatch.setattr(
         bench_main,
         "_sections",
-        lambda quick: {name: lambda: pytest.fail("a section ran") for name in bench_main.BUDGETS},
+        lambda quick, **options: {name: lambda: pytest.fail("a section ran") for name in bench_main.BUDGETS},
     )
     assert bench_main.main(["--table", "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith("| section | figure |")
@@ -117,7 +117,7 @@ def test_table_option_prints_the_markdown_from_the_results_file_and_measures_not
 def test_a_run_prints_start_and_end_lines_and_records_run_budget_and_command(tmp_path, capsys, monkeypatch):
     out = tmp_path / "results.json"
 
-    def fake(quick):
+    def fake(quick, **options):
         return {name: (lambda name=name: Section(name, [Figure("f", 1.0, "s")])) for name in bench_main.BUDGETS}
 
     monkeypatch.setattr(bench_main, "_sections", fake)
@@ -144,3 +144,30 @@ def test_a_run_prints_start_and_end_lines_and_records_run_budget_and_command(tmp
 )
 def test_table_numbers_are_grouped_when_large_and_four_significant_digits_otherwise(value, shown):
     assert bench_main.number(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        ([], {}),
+        (["--spark-rows", "10000000"], {"rows": 10_000_000}),
+        (["--spark-rows", "5000", "--quick"], {"rows": 5000, "runs": 1, "warmup": 0}),
+        (["--quick"], {"rows": 200_000, "runs": 1}),
+    ],
+)
+def test_spark_rows_sets_the_spark_sections_input(tmp_path, monkeypatch, argv, expected):
+    from bench import spark
+
+    calls = []
+    monkeypatch.setattr(
+        spark, "run", lambda **options: calls.append(options) or Section("Spark", [Figure("f", 1.0, "s")])
+    )
+    monkeypatch.setattr(bench_main, "machine", lambda: {})
+    assert bench_main.main(["--only", "spark", "--out", str(tmp_path / "r.json"), *argv]) == 0
+    assert calls == [expected]
+
+
+def test_spark_rows_must_be_positive(tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        bench_main.main(["--only", "spark", "--spark-rows", "0", "--out", str(tmp_path / "r.json")])
+    assert exit_.value.code == 2
