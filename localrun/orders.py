@@ -267,6 +267,10 @@ class OrdersRunner:
         self.dynamodb = aws.client("dynamodb")
         self.sns = aws.client("sns")
         self._stop = threading.Event()
+        # The customer notifications' queue, taken as the run goes (see take_notifications) and at its end.
+        self.customer_queue: str | None = None
+        self.customer_bodies: list[str] = []
+        self._customer_lock = threading.Lock()
         self.sent: dict[int, dt.datetime] = {}
         self.processing_seconds = 0.0
         self.approver_errors: list[str] = []
@@ -371,6 +375,7 @@ class OrdersRunner:
         """Answers approval requests through the approval API (the function behind POST
         /approvals/{token}/{decision}) as --approvals or the order's hint says; 'timeout' never answers."""
         while not self._stop.is_set():
+            self.take_notifications()
             if not self._queue_depth(queue_url):
                 time.sleep(0.02)  # an idle approver must not starve the executions of the GIL
                 continue
@@ -578,6 +583,17 @@ class OrdersRunner:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def take_notifications(self) -> None:
+        """Moves what the customer queue holds into `customer_bodies`, in the queue's order. Kept short, because
+        moto's SendMessage (and so every SNS delivery) reads the queue's attributes, which counts every message it
+        holds: a queue left to fill for the whole run made each notification cost more than the last (moto 5.2.5,
+        moto/sqs/models.py, SQSBackend.send_message: `queue.attributes.get("ContentBasedDeduplication")`)."""
+        if self.customer_queue is None:
+            return
+        with self._customer_lock:
+            if self._queue_depth(self.customer_queue):
+                self.customer_bodies.extend(self._drain(self.customer_queue))
+
     def _drain(self, url: str) -> list[dict[str, Any]]:
         bodies = []
         while True:
@@ -626,7 +642,10 @@ class OrdersRunner:
         inventory: dict[str, dict[str, int]] = {}
         for item in self._scan(self.stack.inventory_table):
             inventory.setdefault(item["sku"], {})[item["warehouse"]] = item["available"]
-        notifications = [json.loads(json.loads(b)["Message"]) for b in self._drain(customer_queue)]
+        with self._customer_lock:
+            bodies = self.customer_bodies + self._drain(customer_queue)
+            self.customer_bodies = []
+        notifications = [json.loads(json.loads(b)["Message"]) for b in bodies]
         state = {
             "orders": sorted(orders.values(), key=lambda o: o["orderId"]),
             "inventory": {sku: dict(sorted(w.items())) for sku, w in sorted(inventory.items())},
@@ -695,7 +714,9 @@ def run_orders(
     with Emulator(Template(body=body, stack_name=name), env_overrides=overrides, iam=iam) as aws:
         runner = OrdersRunner(aws, decisions, concurrency)
         runner.seed_inventory(inventory)
-        customer_queue = runner.subscribe(runner.stack.customer_topic, "local-customer-notifications")
+        customer_queue = runner.customer_queue = runner.subscribe(
+            runner.stack.customer_topic, "local-customer-notifications"
+        )
         with _attached(faults, runner):
             entries, executions = runner.run(lines)
         run = runner.collect(entries, executions, customer_queue)
