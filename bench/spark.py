@@ -11,7 +11,10 @@ curated and quarantine writes, read-back count and reconciliation record. Betwee
 Spark's cache is cleared (the job caches its judged rows, and an identical plan would otherwise be served
 from the previous run's cache, which a fresh Glue job run never gets) and the previous output is removed.
 Every run's reconciliation record must show input rows = `rows` = curated + quarantined + duplicates, with the
-very counts an independent pure-Python reading of the same CSV predicts; anything else is a BenchError."""
+very counts an independent pure-Python reading of the same CSV predicts; anything else is a BenchError.
+
+After each Spark run the same rules run in DuckDB (`bench/duckdb_transform.py`) on the same raw Parquet, the
+single-machine reference, timed alike; its record and curated rows must be Spark's on every run."""
 
 from __future__ import annotations
 
