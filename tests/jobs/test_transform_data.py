@@ -211,3 +211,48 @@ def test_the_curated_types_and_text_limits_are_the_warehouse_columns():
     assert warehouse["amount"] == "DECIMAL({},{})".format(*AMOUNT_TYPE)
     assert warehouse["usd_rate"] == "DECIMAL({},{})".format(*USD_RATE_TYPE)
     assert warehouse["amount_usd"] == "DECIMAL({},{})".format(*AMOUNT_USD_TYPE)
+
+
+def test_the_quarantine_file_is_in_one_total_order_whatever_the_partitioning(spark, transactions, rates, tmp_path):
+    # given: quarantined rows of every kind spread over several shuffle partitions (ids, reasons, null ids, the
+    # same id with several reasons), written by the job itself
+    import csv
+    import io
+
+    from transform_data import QUARANTINE_COLUMNS, main
+
+    rows = []
+    for n in range(240):
+        name = f"id-{(n * 7919) % 240:03d}"
+        rows.append(row(name, amount=f"bad{n % 3}") if n % 4 else row(name, channel=f"C{n % 5}"))
+    rows += [row(None, amount=f"{n}.00") for n in range(5)]
+    rows += [row("id-007", amount="1.00"), row("id-007", amount="2.00")]  # a conflicting copy of a quarantined id
+    rows += [malformed(f"broken,{n}") for n in range(5)]
+    raw, fx = (tmp_path / "raw").as_uri(), (tmp_path / "fx").as_uri()
+    transactions(rows).write.parquet(raw)
+    rates().write.parquet(fx)
+    out = {name: (tmp_path / name).as_uri() for name in ("curated", "quarantine", "reconciliation.json")}
+    previous = spark.conf.get("spark.sql.shuffle.partitions")
+    spark.conf.set("spark.sql.shuffle.partitions", "5")
+    try:
+        # when
+        main(
+            [
+                *("--business_date", DAY, "--raw_transactions", raw, "--raw_market_data", fx),
+                *("--curated_path", out["curated"], "--quarantine_path", out["quarantine"]),
+                *("--reconciliation_path", out["reconciliation.json"]),
+            ]
+        )
+    finally:
+        spark.conf.set("spark.sql.shuffle.partitions", previous)
+
+    # then: ordered by transaction_id (a missing one first), then reason, then every column; a null is written as
+    # an empty field and sorts before any text
+    (written,) = (tmp_path / "quarantine").glob("*.csv")
+    header, *records = list(csv.reader(io.StringIO(written.read_text(encoding="utf-8"), newline="")))
+    assert header == list(QUARANTINE_COLUMNS)
+    assert len(records) == 252
+    by_name = [dict(zip(header, record, strict=True)) for record in records]
+    keys = [(r["transaction_id"], r["reason"], *(r[name] for name in QUARANTINE_COLUMNS)) for r in by_name]
+    assert keys == sorted(keys)
+    assert [r["transaction_id"] for r in by_name[:10]] == [""] * 10
