@@ -220,6 +220,30 @@ def _data_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file() and not p.name.startswith((".", "_")))
 
 
+def write_landing(work: Path, transactions: str, rates: str) -> Path:
+    """The landing folder under `work`: transactions/transactions.csv and market_data/fx_rates.csv."""
+    landing = work / "landing"
+    (landing / "transactions").mkdir(parents=True)
+    (landing / "market_data").mkdir(parents=True)
+    (landing / "transactions" / "transactions.csv").write_text(transactions, encoding="utf-8")
+    (landing / "market_data" / "fx_rates.csv").write_text(rates, encoding="utf-8")
+    return landing
+
+
+def extract(landing: Path, raw: Path) -> None:
+    """The raw zone as the pipeline makes it: the real extract jobs on the landing folder (a Spark session runs)."""
+    _jobs_importable()
+    import extract_market_data
+    import extract_transactions
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            for job, name in ((extract_transactions, "transactions"), (extract_market_data, "market_data")):
+                job.main(["--landing_path", (landing / name).as_uri(), "--raw_path", (raw / name).as_uri()])
+    except Exception as exc:
+        raise BenchError(f"the extract jobs could not prepare the raw zone: {exc}") from exc
+
+
 # ---- the run ------------------------------------------------------------------------------------------------
 
 
@@ -308,11 +332,7 @@ def run(*, rows: int = 1_000_000, runs: int = 3, warmup: int = 1) -> Section:
     spark = created = None
     saved_conf: dict[str, str | None] = {}
     try:
-        landing, raw = work / "landing", work / "raw"
-        (landing / "transactions").mkdir(parents=True)
-        (landing / "market_data").mkdir(parents=True)
-        (landing / "transactions" / "transactions.csv").write_text(transactions, encoding="utf-8")
-        (landing / "market_data" / "fx_rates.csv").write_text(rates, encoding="utf-8")
+        landing, raw = write_landing(work, transactions, rates), work / "raw"
         landing_bytes = len(transactions.encode("utf-8"))
         del transactions
 
@@ -325,25 +345,9 @@ def run(*, rows: int = 1_000_000, runs: int = 3, warmup: int = 1) -> Section:
             saved_conf[key] = spark.conf.get(key, None)
             spark.conf.set(key, value)
 
-        import extract_market_data
-        import extract_transactions
         import transform_data
 
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                extract_transactions.main(
-                    [
-                        "--landing_path",
-                        (landing / "transactions").as_uri(),
-                        "--raw_path",
-                        (raw / "transactions").as_uri(),
-                    ]
-                )
-                extract_market_data.main(
-                    ["--landing_path", (landing / "market_data").as_uri(), "--raw_path", (raw / "market_data").as_uri()]
-                )
-        except Exception as exc:
-            raise BenchError(f"the extract jobs could not prepare the raw zone: {exc}") from exc
+        extract(landing, raw)
         raw_bytes = _data_bytes(raw / "transactions")
 
         load_before = os.getloadavg()
