@@ -99,6 +99,8 @@ def compare(labels: list[str], rows: int, rounds: int, *, work: Path | None = No
         raise ValueError(f"need two versions or more, rows >= 1, rounds >= 1; got {labels}, {rows}, {rounds}")
     owned = work is None
     work = Path(tempfile.mkdtemp(prefix="bench-transform-ab-")) if work is None else work
+    session = created = duck = None
+    before: dict[str, str] = {}
     try:
         versions = [load(label, work, index) for index, label in enumerate(labels)]
         transactions, rates = spark.generate_input(rows)
@@ -117,8 +119,11 @@ def compare(labels: list[str], rows: int, rounds: int, *, work: Path | None = No
                 session.catalog.clearCache()
                 out = work / f"out-{number}-{versions.index(version)}"
                 started = time.perf_counter()
-                with contextlib.redirect_stdout(io.StringIO()):
-                    version.module.main(spark._job_argv(raw, out))
+                try:
+                    with contextlib.redirect_stdout(io.StringIO()):
+                        version.module.main(spark._job_argv(raw, out))
+                except Exception as exc:  # a failed run has no time to report
+                    raise BenchError(f"{version.label}: transform_data failed: {exc}") from exc
                 seconds = time.perf_counter() - started
                 _restore(session, settings)
                 version.seconds.append(seconds)
@@ -141,13 +146,16 @@ def compare(labels: list[str], rows: int, rounds: int, *, work: Path | None = No
                     " outputs equal",
                     flush=True,
                 )
-        duck.close()
-        if created:
-            session.stop()
-        else:
-            _restore(session, before)
         return versions
     finally:
+        # the caller's session as it was, whether the comparison finished or not
+        if duck is not None:
+            duck.close()
+        if session is not None:
+            if created:
+                session.stop()
+            else:
+                _restore(session, before)
         if owned:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -57,8 +57,11 @@ def test_equal_versions_are_timed_in_turn_and_their_settings_do_not_leak(spark, 
 )
 def test_a_version_whose_outputs_differ_is_refused(spark, tmp_path, old, new, what):
     changed = _variant(tmp_path, "changed.py", old, new)
+    partitions = spark.conf.get("spark.sql.shuffle.partitions")
     with pytest.raises(BenchError, match=what):
         transform_ab.compare([str(JOB), changed], rows=100, rounds=1, work=tmp_path / "work")
+    # the refusal leaves the session's settings as they were
+    assert spark.conf.get("spark.sql.shuffle.partitions") == partitions
 
 
 def test_a_version_that_is_neither_a_file_nor_a_revision_is_refused(tmp_path, capsys):
