@@ -115,9 +115,9 @@ def compare(labels: list[str], rows: int, rounds: int, *, work: Path | None = No
         duck = duckdb_transform.connect(threads=session.sparkContext.defaultParallelism)
         reference: tuple[Path, str, dict[str, Any]] | None = None
         for number in range(rounds):
-            for version in versions:
+            for index, version in enumerate(versions):
                 session.catalog.clearCache()
-                out = work / f"out-{number}-{versions.index(version)}"
+                out = work / f"out-{number}-{index}"
                 started = time.perf_counter()
                 try:
                     with contextlib.redirect_stdout(io.StringIO()):

@@ -198,8 +198,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     spark = spark_session("transform_data")
     # The judged rows are cached once and read three times (totals, curated, quarantine). Spark compresses its
     # in-memory columnar cache by default; building the compressed batches cost about a quarter of a 10M-row run
-    # here. The cache is MEMORY_AND_DISK, so rows that do not fit in memory spill to the worker's disk
-    # (spark.apache.org/docs/3.5.4/sql-performance-tuning.html#caching-data-in-memory; README, Performance).
+    # here (spark.apache.org/docs/3.5.4/sql-performance-tuning.html#caching-data-in-memory; README, Performance).
+    # DataFrame.cache() stores at MEMORY_AND_DISK_DESER, so rows that do not fit in memory go to the worker's disk
+    # (spark.apache.org/docs/3.5.2/api/python/reference/pyspark.sql/api/pyspark.sql.DataFrame.cache.html).
     spark.conf.set("spark.sql.inMemoryColumnarStorage.compressed", "false")
     # The record is removed first and written last: a present record always describes a complete output.
     delete(spark, args["reconciliation_path"])
